@@ -250,3 +250,30 @@ class Dialogue(Record):
     problem: str | None = None
     situation: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- planning input
+
+
+class PlanContext(Record):
+    """What a planner sees: the dialogue so far, ending with the seeker's latest message.
+
+    Built the same way from a dataset dialogue (training, evaluation) and from live turns, so
+    trained predictors see identical inputs in both.
+    """
+
+    utterances: list[Utterance]
+    taxonomy: Literal["esconv", "mesc"] = "esconv"
+    perception: Perception | None = None
+    situation: str | None = None
+    """Optional background (e.g. ESConv's situation, or a long-term memory summary)."""
+
+    @property
+    def message(self) -> str:
+        """The seeker's latest message (consecutive seeker utterances joined)."""
+        tail: list[str] = []
+        for utterance in reversed(self.utterances):
+            if utterance.speaker != "seeker":
+                break
+            tail.append(utterance.text)
+        return " ".join(reversed(tail))
