@@ -212,6 +212,8 @@ class Turn(Record):
     perception: Perception
     safety: SafetyCheck
     plan: Plan | None = None
+    guidance: str | None = None
+    """The guidance note appended to the person's message in the reply prompt (None in a crisis)."""
     reply: Reply
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 
