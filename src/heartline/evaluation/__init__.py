@@ -1,0 +1,1 @@
+"""Evaluation: reference-exact metrics and scoring of saved outputs."""
