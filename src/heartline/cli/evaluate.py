@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -29,11 +29,11 @@ def score(
     predictions: Annotated[Path, typer.Option(
         "--predictions", "-p", exists=True, dir_okay=False,
         help="JSONL, one object a line: dialogue_id, turn and predicted (and gold) fields.")],
-    references: Annotated[Optional[Path], typer.Option(
+    references: Annotated[Path | None, typer.Option(
         "--references", "-r", exists=True, dir_okay=False,
         help="JSONL of gold fields (reference, gold_strategy, gold_emotion) joined on "
              "(dialogue_id, turn).")] = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", "-o", file_okay=False, help="Directory to write metrics.json into.")] = None,
     similarity: Annotated[bool, typer.Option(
         "--similarity/--no-similarity",

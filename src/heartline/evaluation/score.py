@@ -20,6 +20,7 @@ from heartline.evaluation.alignment import emotion_alignment
 from heartline.evaluation.perplexity import corpus_perplexity
 from heartline.evaluation.similarity import Embedder, semantic_similarity
 from heartline.evaluation.text_metrics import diversity_metrics, response_metrics, sacrebleu
+from heartline.labels import EMOTIONS, STRATEGIES, normalize_strategy
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class ScoreReport:
     n_records: int = 0
     notes: list[str] = field(default_factory=list)
     sacrebleu_signature: str | None = None
+    label_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         versions = {}
@@ -63,6 +65,7 @@ class ScoreReport:
             "metrics": self.metrics,
             "counts": self.counts,
             "sacrebleu_signature": self.sacrebleu_signature,
+            "label_sets": self.label_sets,
             "notes": self.notes,
             "versions": versions,
         }
@@ -155,17 +158,39 @@ def _pairs(records: Sequence[dict[str, Any]], predicted: str, gold: str,
     return [p for p, _ in pairs], [g for _, g in pairs]
 
 
-def _classification(gold: list[str], predicted: list[str], with_bias: bool) -> dict[str, float]:
+def _strategy_labels(gold: list[str], predicted: list[str],
+                     ) -> tuple[list[str], list[str], tuple[str, ...], str]:
+    """Spell strategies canonically and pick the taxonomy they all belong to (ESConv, MESC);
+    otherwise keep the raw strings and use the labels seen as the label set."""
+    for taxonomy in ("esconv", "mesc"):
+        canonical = [normalize_strategy(label, taxonomy) for label in gold + predicted]
+        if all(canonical):
+            names = [str(c) for c in canonical]
+            return names[: len(gold)], names[len(gold):], STRATEGIES[taxonomy], taxonomy
+    return gold, predicted, tuple(sorted(set(gold) | set(predicted))), "labels seen"
+
+
+def _emotion_labels(gold: list[str], predicted: list[str],
+                    ) -> tuple[list[str], list[str], tuple[str, ...], str]:
+    """Canonical 7 emotions when every label is one of them (any case); else the labels seen."""
+    lowered = [label.strip().lower() for label in gold + predicted]
+    if all(label in EMOTIONS for label in lowered):
+        return lowered[: len(gold)], lowered[len(gold):], EMOTIONS, "canonical"
+    return gold, predicted, tuple(sorted(set(gold) | set(predicted))), "labels seen"
+
+
+def _classification(gold: list[str], predicted: list[str], labels: Sequence[str],
+                    with_bias: bool) -> dict[str, float]:
     """Accuracy, weighted/macro F1 (and preference bias B) from the one shared implementation."""
     from heartline.evaluation import classification
 
     scores = {
-        "accuracy": classification.accuracy(gold, predicted),
-        "weighted_f1": classification.weighted_f1(gold, predicted),
-        "macro_f1": classification.macro_f1(gold, predicted),
+        "accuracy": classification.accuracy(gold, predicted, labels),
+        "weighted_f1": classification.weighted_f1(gold, predicted, labels),
+        "macro_f1": classification.macro_f1(gold, predicted, labels),
     }
     if with_bias:
-        scores["preference_bias"] = classification.preference_bias(gold, predicted)
+        scores["preference_bias"] = classification.preference_bias(gold, predicted, labels)
     return {name: float(value) for name, value in scores.items()}
 
 
@@ -196,11 +221,14 @@ def score_records(records: Sequence[dict[str, Any]], embedder: Embedder | None =
         report.metrics.setdefault("response", {})["perplexity"] = corpus_perplexity(logprobs)
         report.counts["perplexity"] = len(logprobs)
 
-    for group in ("strategy", "emotion"):
+    for group, resolve in (("strategy", _strategy_labels), ("emotion", _emotion_labels)):
         predicted, gold = _pairs(records, *FIELD_GROUPS[group])
         if predicted:
-            report.metrics[group] = _classification(gold, predicted, with_bias=group == "strategy")
+            gold, predicted, labels, label_set = resolve(gold, predicted)
+            report.metrics[group] = _classification(gold, predicted, labels,
+                                                    with_bias=group == "strategy")
             report.counts[group] = len(predicted)
+            report.label_sets[group] = {"name": label_set, "labels": list(labels)}
 
     replies, planned = _pairs(records, *FIELD_GROUPS["emotion_alignment"])
     if replies:
