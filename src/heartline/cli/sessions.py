@@ -1,0 +1,115 @@
+"""`heartline sessions list | show | export | delete`: the stored conversations.
+
+The store is `Settings().session_url` (SQLite under HEARTLINE_HOME unless
+HEARTLINE_STORE_URL names another database).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from heartline.cli import app
+from heartline.config import Settings
+from heartline.memory.store import SessionStore
+from heartline.schema import RiskLevel
+
+sessions_app = typer.Typer(help="List, show, export and delete stored conversations.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+console = Console()
+RISK_STYLES = {RiskLevel.NONE: "", RiskLevel.ELEVATED: "yellow", RiskLevel.CRISIS: "bold red"}
+
+
+def _store() -> SessionStore:
+    return SessionStore(Settings().session_url)
+
+
+def _time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+@sessions_app.command("list")
+def list_sessions(limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many, newest first.")) -> None:
+    """The stored conversations, most recently updated first."""
+    with _store() as store:
+        sessions = store.list_sessions(limit)
+    if not sessions:
+        console.print("No stored sessions yet. Start one with `heartline chat`.")
+        return
+    table = Table(title="Sessions")
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("updated (UTC)", no_wrap=True)
+    table.add_column("turns", justify="right")
+    table.add_column("first message")
+    for info in sessions:
+        table.add_row(info.id, _time(info.updated_at), str(info.turn_count), info.title)
+    console.print(table)
+
+
+@sessions_app.command("show")
+def show(session_id: str = typer.Argument(..., help="Session id (see `heartline sessions list`).")) -> None:
+    """Every turn of a conversation: emotions, strategy, risk level and the texts."""
+    with _store() as store:
+        info = store.get_session(session_id)
+        turns = store.turns(session_id)
+    table = Table(title=f"Session {info.id} · {info.turn_count} turns · started {_time(info.created_at)} UTC")
+    table.add_column("#", justify="right")
+    table.add_column("user emotion")
+    table.add_column("strategy")
+    table.add_column("system emotion")
+    table.add_column("risk")
+    table.add_column("user", ratio=1)
+    table.add_column("heartline", ratio=1)
+    for turn in turns:
+        plan = turn.plan
+        level = turn.safety.level
+        table.add_row(
+            str(turn.index),
+            turn.perception.user_emotion or (plan.user_emotion if plan else "–"),
+            plan.strategy if plan else "–",
+            plan.system_emotion if plan else "–",
+            f"[{RISK_STYLES[level]}]{level.value}[/]" if RISK_STYLES[level] else level.value,
+            turn.perception.transcript,
+            turn.reply.text,
+        )
+    console.print(table)
+
+
+@sessions_app.command("export")
+def export(
+    session_id: str = typer.Argument(..., help="Session id (see `heartline sessions list`)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the JSON here instead of stdout."),
+) -> None:
+    """A conversation and all its turns as JSON."""
+    with _store() as store:
+        data = store.export_session(session_id)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, out)
+    Console(stderr=True).print(f"Wrote {len(data['turns'])} turns of session {session_id} to {out}")
+
+
+@sessions_app.command("delete")
+def delete(
+    session_id: str = typer.Argument(..., help="Session id (see `heartline sessions list`)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a conversation and all its turns, for good."""
+    with _store() as store:
+        info = store.get_session(session_id)
+        if not yes and not typer.confirm(f"Delete session {session_id} and its {info.turn_count} turns?"):
+            raise typer.Abort()
+        deleted = store.delete_session(session_id)
+    console.print(f"Deleted session {session_id} ({deleted} turns).")

@@ -1,0 +1,273 @@
+"""The session store: round trips, durability under SIGKILL, concurrent writers, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from heartline.errors import HeartlineError
+from heartline.memory.store import SessionStore
+from heartline.schema import (
+    EmotionEstimate,
+    Media,
+    Observation,
+    Perception,
+    Plan,
+    Reply,
+    RiskLevel,
+    SafetyCheck,
+    Turn,
+)
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def make_turn(
+    session_id: str,
+    index: int,
+    text: str = "I lost my job today and I feel useless.",
+    reply: str = "I'm so sorry. Losing a job can shake how we see ourselves.",
+    emotion: str = "sadness",
+    strategy: str = "Reflection of feelings",
+    reason: str = "They lost their job and feel useless.",
+    crisis: bool = False,
+) -> Turn:
+    """A complete turn as the pipeline would produce it (a crisis turn has no plan)."""
+    observation = Observation(session_id=session_id, text=text)
+    perception = Perception(transcript=text, fused=EmotionEstimate.one_hot(emotion, "fused", 0.8, "test"))
+    if crisis:
+        safety = SafetyCheck(level=RiskLevel.CRISIS, categories=["suicide"], evidence=["end it"], protocol="crisis/en-US")
+        plan = None
+    else:
+        safety = SafetyCheck()
+        plan = Plan(user_emotion=emotion, strategy=strategy, system_emotion="sadness", reason=reason, source="test")
+    return Turn(
+        session_id=session_id,
+        index=index,
+        observation=observation,
+        perception=perception,
+        safety=safety,
+        plan=plan,
+        reply=Reply(text=reply, backend="test", model="none"),
+        stage_seconds={"plan": 0.1},
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "sessions.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> SessionStore:
+    with SessionStore(f"sqlite:///{db_path}") as opened:
+        yield opened
+
+
+def test_turn_round_trips_exactly(store: SessionStore) -> None:
+    sid = store.create_session(meta={"model": "smollm2-135m"})
+    turns = [make_turn(sid, 0), make_turn(sid, 1, text="Ça va très mal 😞", crisis=True)]
+    for turn in turns:
+        store.append_turn(turn)
+    assert store.turns(sid) == turns
+    info = store.get_session(sid)
+    assert info.turn_count == 2
+    assert info.meta == {"model": "smollm2-135m"}
+    assert info.title == "I lost my job today and I feel useless."
+    assert info.updated_at >= info.created_at
+
+
+def test_raw_media_is_never_stored(store: SessionStore, db_path: Path) -> None:
+    sid = store.create_session()
+    turn = make_turn(sid, 0)
+    secret = b"RAW-AUDIO-BYTES-" * 64
+    turn.observation.audio = Media(kind="audio", data=secret, samples=[0.25] * 100, sample_rate=16000)
+    turn.observation.image = Media(kind="image", data=b"\x89PNG-RAW-IMAGE", mime="image/png")
+    store.append_turn(turn)
+    with sqlite3.connect(db_path) as raw:
+        dumped = "\n".join(str(row) for row in raw.execute("SELECT * FROM turns"))
+    assert "RAW-AUDIO-BYTES" not in dumped and "PNG-RAW-IMAGE" not in dumped and "0.25" not in dumped
+    stored = store.turns(sid)[0].observation
+    assert stored.audio is not None and stored.audio.data is None and stored.audio.samples is None
+    assert stored.audio.sample_rate == 16000 and stored.image is not None and stored.image.mime == "image/png"
+
+
+def test_indices_are_unique_per_session(store: SessionStore) -> None:
+    a, b = store.create_session(), store.create_session()
+    assert store.next_index(a) == 0
+    store.append_turn(make_turn(a, 0))
+    store.append_turn(make_turn(b, 0))  # the same index in another session is fine
+    with pytest.raises(HeartlineError, match="already has a turn 0"):
+        store.append_turn(make_turn(a, 0))
+    store.append_turn(make_turn(a, 1))
+    assert store.next_index(a) == 2 and store.next_index(b) == 1
+    assert [t.index for t in store.turns(a)] == [0, 1]
+
+
+def test_session_ids_given_or_fresh(store: SessionStore) -> None:
+    assert store.create_session("my-talk") == "my-talk"
+    assert store.has_session("my-talk") and not store.has_session("other")
+    with pytest.raises(HeartlineError, match="already exists"):
+        store.create_session("my-talk")
+    assert store.create_session() != store.create_session()
+
+
+@pytest.mark.parametrize("call", ["get_session", "turns", "next_index", "delete_session", "export_session"])
+def test_unknown_session_says_how_to_find_one(store: SessionStore, call: str) -> None:
+    with pytest.raises(HeartlineError, match="no stored session 'missing'") as info:
+        getattr(store, call)("missing")
+    assert "heartline sessions list" in str(info.value)
+
+
+def test_appending_to_unknown_session_fails_and_stores_nothing(store: SessionStore, db_path: Path) -> None:
+    with pytest.raises(HeartlineError, match="heartline sessions list"):
+        store.append_turn(make_turn("missing", 0))
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM turns").fetchone() == (0,)
+
+
+def test_export_is_json_ready_and_delete_removes_everything(store: SessionStore, db_path: Path) -> None:
+    sid = store.create_session()
+    keep = store.create_session()
+    for i in range(3):
+        store.append_turn(make_turn(sid, i))
+    store.append_turn(make_turn(keep, 0))
+    exported = json.loads(json.dumps(store.export_session(sid)))
+    assert exported["format"] == "heartline.session/1"
+    assert exported["session"]["id"] == sid and exported["session"]["turn_count"] == 3
+    assert [Turn.model_validate(t) for t in exported["turns"]] == store.turns(sid)
+    assert store.delete_session(sid) == 3
+    assert not store.has_session(sid)
+    assert [s.id for s in store.list_sessions()] == [keep]
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM turns").fetchone() == (1,)
+
+
+def test_list_newest_first_with_limit(store: SessionStore) -> None:
+    ids = [store.create_session() for _ in range(3)]
+    store.append_turn(make_turn(ids[0], 0))  # updating makes it the newest
+    listed = store.list_sessions()
+    assert [s.id for s in listed] == [ids[0], ids[2], ids[1]]
+    assert [s.turn_count for s in listed] == [1, 0, 0]
+    assert len(store.list_sessions(limit=2)) == 2
+
+
+def test_reopening_keeps_data_and_schema_creation_is_idempotent(db_path: Path) -> None:
+    url = f"sqlite:///{db_path}"
+    with SessionStore(url) as first:
+        sid = first.create_session()
+        first.append_turn(make_turn(sid, 0))
+    for _ in range(2):
+        with SessionStore(url) as again:
+            assert [t.index for t in again.turns(sid)] == [0]
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_in_memory_store_works(tmp_path: Path) -> None:
+    with SessionStore("sqlite://") as store:
+        sid = store.create_session()
+        store.append_turn(make_turn(sid, 0))
+        assert len(store.turns(sid)) == 1
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(HeartlineError, match="HEARTLINE_HOME"):
+        SessionStore(f"sqlite:///{blocker}/sessions.db")
+
+
+# ------------------------------------------------------------------- other processes
+
+_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_memory_store import make_turn
+    from heartline.memory.store import SessionStore
+
+    url, sid, count, big, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
+    store = SessionStore(url)
+    while not go.exists():
+        time.sleep(0.01)
+    i = 0
+    while count < 0 or i < count:
+        text = "word " * big if big and i % 2 else f"message {{i}}"
+        print("start", i, flush=True)
+        store.append_turn(make_turn(sid, i, text=text))
+        print("done", i, flush=True)
+        i += 1
+    """
+).format(tests=str(TESTS_DIR))
+
+
+def _writer(url: str, sid: str, count: int, big: int, go: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRITER, url, sid, str(count), str(big), str(go)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigkill_mid_append_loses_no_completed_turn(db_path: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{db_path}"
+    with SessionStore(url) as store:
+        sid = store.create_session()
+    go = tmp_path / "go"
+    go.touch()
+    # Every other turn carries ~2 MB of text, so the process is killed inside a long append.
+    child = _writer(url, sid, -1, 400_000, go)
+    done = -1
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            event, index = line.split()
+            if event == "done":
+                done = int(index)
+            elif event == "start" and int(index) >= 9 and int(index) % 2:
+                time.sleep(0.02)
+                break
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert done >= 8, child.stderr.read() if child.stderr else ""
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with SessionStore(url) as reopened:
+        indices = [t.index for t in reopened.turns(sid)]
+        # All reported turns are there; the one in flight is either whole or absent.
+        assert indices == list(range(len(indices))) and len(indices) >= done + 1
+        reopened.append_turn(make_turn(sid, reopened.next_index(sid)))
+        assert len(reopened.turns(sid)) == len(indices) + 1
+
+
+def test_two_processes_append_concurrently(db_path: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{db_path}"
+    with SessionStore(url) as store:
+        sids = [store.create_session(), store.create_session()]
+    go = tmp_path / "go"
+    children = [_writer(url, sid, 40, 2_000, go) for sid in sids]
+    time.sleep(0.5)  # let both import and open the store, then start them together
+    go.touch()
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    with SessionStore(url) as store:
+        for sid in sids:
+            assert [t.index for t in store.turns(sid)] == list(range(40))
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
