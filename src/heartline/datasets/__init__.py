@@ -11,7 +11,7 @@ from heartline.datasets.media import read_fer2013, read_ravdess
 from heartline.datasets.meld import read_meld
 from heartline.datasets.mesc import read_mesc, split_cues
 from heartline.datasets.records import MediaSample, RoleCard
-from heartline.datasets.registry import FORMATS, Spec, detect_format, load, load_dialogues, parse_spec
+from heartline.datasets.registry import FORMATS, Spec, detect_format, load, load_dialogues, parse_spec, read_spec
 from heartline.datasets.smes import SmesSample, to_smes_samples
 from heartline.datasets.stats import DatasetStats, compute_stats
 
@@ -19,5 +19,5 @@ __all__ = [
     "FORMATS", "DatasetStats", "Leak", "MediaSample", "RoleCard", "SmesSample", "Spec",
     "compute_stats", "detect_format", "find_leaks", "fingerprint", "load", "load_dialogues",
     "parse_spec", "read_esconv", "read_esd_cot", "read_fer2013", "read_goemotions", "read_meld",
-    "read_mesc", "read_ravdess", "read_role_cards", "split_cues", "to_smes_samples",
+    "read_mesc", "read_ravdess", "read_role_cards", "read_spec", "split_cues", "to_smes_samples",
 ]

@@ -10,7 +10,8 @@ Two layouts:
 The response becomes the last utterance (a supporter turn with `meta['target'] = True`); the
 chain of thought is in `Dialogue.meta['cot']`. ESD-CoT's 13 strategies extend ESConv's with five
 helping skills: the ESConv ones are set as the canonical `strategy`, the others only in
-`meta['raw_strategy']`. Ids are `esdcot-<id>`.
+`meta['raw_strategy']` (set whenever it differs from the canonical
+`strategy`). Ids are `esdcot-<id>`.
 """
 
 from __future__ import annotations
@@ -62,10 +63,10 @@ def read_esd_cot(path: str | Path, split: str | None = None) -> Iterator[Dialogu
 def _dialogue(sample_id: Any, split: str, history: list[Utterance], response: str,
               raw_strategy: str | None, cot: dict[str, Any], path: Path) -> Dialogue:
     strategy = normalize_strategy(raw_strategy, "esconv") if raw_strategy else None
-    target = Utterance(
-        speaker="supporter", text=response.strip(), strategy=strategy,
-        meta={"target": True, "raw_strategy": raw_strategy},
-    )
+    meta: dict[str, Any] = {"target": True}
+    if raw_strategy and raw_strategy != strategy:
+        meta["raw_strategy"] = raw_strategy
+    target = Utterance(speaker="supporter", text=response.strip(), strategy=strategy, meta=meta)
     return Dialogue(
         id=f"esdcot-{sample_id}",
         dataset="esd-cot",

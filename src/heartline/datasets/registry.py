@@ -79,8 +79,12 @@ def parse_spec(spec: str, format: str | None = None, split: str | None = None) -
 
 def load(spec: str, format: str | None = None, split: str | None = None) -> list[DatasetRecord]:
     """Every record of a dataset spec (Dialogue, RoleCard or MediaSample, by format)."""
-    parsed = parse_spec(spec, format, split)
-    return list(FORMATS[parsed.format].read(parsed.path, parsed.split))
+    return read_spec(parse_spec(spec, format, split))
+
+
+def read_spec(spec: Spec) -> list[DatasetRecord]:
+    """Every record of a parsed spec."""
+    return list(FORMATS[spec.format].read(spec.path, spec.split))
 
 
 def load_dialogues(spec: str, format: str | None = None, split: str | None = None) -> list[Dialogue]:

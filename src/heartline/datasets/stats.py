@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from heartline.datasets.records import MediaSample, RoleCard
-from heartline.schema import Dialogue
+from heartline.schema import Dialogue, Utterance
 
 
 class DatasetStats(BaseModel):
@@ -20,6 +20,14 @@ class DatasetStats(BaseModel):
 
 def _dist(values: list[object]) -> dict[str, int]:
     return dict(Counter("(none)" if v is None else str(v) for v in values).most_common())
+
+
+def _raw_labels(utterance: Utterance) -> list[str]:
+    """The dataset's own labels of an utterance: each label of a multi-label one (GoEmotions)."""
+    labels = utterance.meta.get("labels")
+    if isinstance(labels, list):
+        return [str(label) for label in labels]
+    return [utterance.raw_emotion] if utterance.raw_emotion is not None else []
 
 
 def dialogue_stats(dialogues: Sequence[Dialogue]) -> DatasetStats:
@@ -38,7 +46,8 @@ def dialogue_stats(dialogues: Sequence[Dialogue]) -> DatasetStats:
         "strategy (supporter turns)": _dist([u.strategy for u in supporter]),
         "raw strategy (where respelled)": _dist([u.meta["raw_strategy"] for u in supporter if u.meta.get("raw_strategy")]),
         "utterance emotion (canonical)": _dist([u.emotion for u in utterances if u.raw_emotion is not None]),
-        "utterance emotion (raw)": _dist([u.raw_emotion for u in utterances if u.raw_emotion is not None]),
+        # GoEmotions rows whose labels map to different canonical emotions count as (none).
+        "utterance emotion (raw)": _dist([label for u in utterances for label in _raw_labels(u)]),
         "dialogue emotion (canonical)": _dist([d.emotion for d in dialogues if d.raw_emotion is not None]),
         "dialogue emotion (raw)": _dist([d.raw_emotion for d in dialogues if d.raw_emotion is not None]),
         "split": _dist([d.split for d in dialogues]),
