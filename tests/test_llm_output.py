@@ -7,10 +7,10 @@ def test_clean_reply_strips_role_prefix_notes_and_invented_turns():
     assert clean_reply(raw) == "I'm so sorry you're going through this. How are you holding up?"
 
 
-def test_clean_reply_drops_a_cut_off_tail_and_keeps_at_most_four_sentences():
+def test_clean_reply_drops_a_cut_off_tail_and_keeps_at_most_three_sentences():
     assert clean_reply("That sounds hard. You are not alone. I wonder if") == "That sounds hard. You are not alone."
     long = " ".join(f"Sentence {i}." for i in range(8))
-    assert clean_reply(long) == "Sentence 0. Sentence 1. Sentence 2. Sentence 3."
+    assert clean_reply(long) == "Sentence 0. Sentence 1. Sentence 2."
 
 
 def test_clean_reply_keeps_a_single_unfinished_sentence():

@@ -50,3 +50,10 @@ def test_mesc_taxonomy_uses_its_own_labels():
     assert default_strategy(_context(taxonomy="mesc")) == "Open question"
     plan = parse_plan_json('{"strategy": "Interpretation"}', _context(taxonomy="mesc"))
     assert plan.strategy == "Interpretation" and plan.taxonomy == "mesc"
+
+
+def test_cut_off_json_keeps_its_complete_fields():
+    text = '{\n  "user_emotion": "anger",\n  "cause": "exams tomorrow",\n  "strategy": "Information",\n  "system_emotion": "'
+    plan = parse_plan_json(text, _context())
+    assert (plan.user_emotion, plan.strategy, plan.system_emotion) == ("anger", "Information", "neutral")
+    assert plan.reason == "exams tomorrow"

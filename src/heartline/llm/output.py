@@ -13,7 +13,7 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|[.!?…][\"')\]]")
 _SPEAKER_TURN = re.compile(r"\n\s*(user|seeker|human|you)\s*:", re.IGNORECASE)
 
 
-def clean_reply(text: str, max_sentences: int = 4) -> str:
+def clean_reply(text: str, max_sentences: int = 3) -> str:
     """Strip role prefixes, echoed guidance notes, invented next turns and a cut-off tail."""
     text = unicodedata.normalize("NFC", text).replace("\u200b", "")
     cut = _SPEAKER_TURN.search(text)

@@ -61,8 +61,15 @@ def _source(fields: dict, repaired: list[str]) -> str:
     return f"llm (repaired: {', '.join(repaired)})" if repaired else "llm"
 
 
+_FIELD = re.compile(r'"(user_emotion|cause|strategy|system_emotion)"\s*:\s*"([^"]*)"')
+
+
 def _extract_json(text: str) -> dict:
-    """The first JSON object in `text`, or {} when there is none."""
+    """The first JSON object in `text`; failing that, the complete fields of a cut-off one."""
+    return _first_object(text) or {key: value for key, value in _FIELD.findall(text)}
+
+
+def _first_object(text: str) -> dict:
     start = text.find("{")
     while start != -1:
         depth = 0
