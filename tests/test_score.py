@@ -137,10 +137,19 @@ def test_cli_prints_a_table_and_writes_metrics_json(files: tuple[Path, Path],
     predictions, references = files
     out = tmp_path / "scores"
     result = CliRunner().invoke(app, ["eval", "score", "--predictions", str(predictions),
-                                      "--references", str(references), "--out", str(out)])
+                                      "--references", str(references), "--out", str(out),
+                                      "--no-meteor"])
     assert result.exit_code == 0, result.output
     assert "bleu-4" in result.output and "sacrebleu-4" in result.output
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["n_records"] == 2
     assert saved["metrics"]["response"]["perplexity"] == pytest.approx(math.exp(2))
     assert saved["versions"]["sacrebleu"] == "2.5.1"
+
+
+def test_meteor_is_skipped_with_a_reason_when_java_is_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    report = score_records([{"response": "yes", "reference": "yes"}], meteor=True)
+    assert "meteor" not in report.metrics["response"]
+    assert any(note.startswith("METEOR skipped: no Java runtime") for note in report.notes)

@@ -14,6 +14,7 @@ import pytest
 
 from heartline.errors import HeartlineError
 from heartline.evaluation import text_metrics as tm
+from heartline.evaluation.meteor import meteor, meteor_available
 from heartline.evaluation.tokenize import esconv_tokenize
 
 PAIRS = [  # (hypothesis, reference)
@@ -77,6 +78,10 @@ SINGLE = {
 }
 
 # nltk.word_tokenize(h.lower()) for every hypothesis, from real NLTK with its Punkt tables.
+# pycocoevalcap 1.2 `Meteor().compute_score` (METEOR 1.5 jar, -l en -norm) on the same pairs
+# ESConv-tokenised (" ".join(nltk.word_tokenize(text.lower()))), times 100.
+PYCOCOEVALCAP_METEOR = 30.42645619130398
+
 NLTK_TOKENS = [
     ["i", "understand", "how", "you", "feel", ".", "that", "sounds", "really", "hard", "."],
     ["have", "you", "talked", "to", "your", "boss", "about", "it", "?", "maybe", "dr.", "lee",
@@ -171,3 +176,11 @@ def test_mismatched_or_empty_inputs_are_errors() -> None:
         tm.bleu(["a", "b"], ["a"])
     with pytest.raises(HeartlineError, match="no hypotheses"):
         tm.rouge_l([], [])
+
+
+@pytest.mark.slow
+def test_meteor_matches_pycocoevalcap() -> None:
+    reason = meteor_available()
+    if reason:
+        pytest.skip(f"METEOR cannot run here: {reason}")
+    assert meteor(HYPS, REFS) == pytest.approx(PYCOCOEVALCAP_METEOR, rel=1e-9)

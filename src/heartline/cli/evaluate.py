@@ -15,7 +15,7 @@ eval_app = typer.Typer(help="Evaluate systems and score saved outputs.", no_args
 app.add_typer(eval_app, name="eval")
 
 _PERCENT_GROUPS = ("response",)
-_UNSCALED = {"length", "perplexity", "semantic_similarity"}
+_UNSCALED = {"length", "perplexity", "semantic_similarity"}  # others are 0-100
 
 
 def _format(group: str, name: str, value: float) -> str:
@@ -38,6 +38,10 @@ def score(
     similarity: Annotated[bool, typer.Option(
         "--similarity/--no-similarity",
         help="Also score semantic similarity with a sentence embedder (loads the model).")] = False,
+    meteor: Annotated[bool, typer.Option(
+        "--meteor/--no-meteor",
+        help="Score METEOR 1.5 with its Java jar (~20 s; skipped with a note if unavailable).")
+    ] = True,
     embedder_name: Annotated[str, typer.Option(
         "--embedder", help="Catalogue name of the sentence embedder for --similarity.")
     ] = "all-minilm-l6-v2",
@@ -50,7 +54,7 @@ def score(
         from heartline.embeddings import load_embedder
 
         embedder = load_embedder(embedder_name)
-    report = score_files(predictions, references, embedder=embedder)
+    report = score_files(predictions, references, embedder=embedder, meteor=meteor)
 
     console = Console()
     table = Table(title=f"{predictions.name}: {report.n_records} records")

