@@ -145,9 +145,9 @@ def test_window_start_moves_in_strides_so_the_prompt_prefix_stays_stable() -> No
     assert moves == 5  # instead of 28 with a window sliding one turn at a time
 
 
-def test_user_text_hook_renders_history_as_it_was_sent() -> None:
+def test_render_user_hook_renders_history_as_it_was_sent() -> None:
     turns = conversation([(3, 3)] * 2)
-    window = bounded_history(turns, 1_000, chars, 12, user_text=lambda t: f"{t.perception.transcript}\n\n[note {t.index}]")
+    window = bounded_history(turns, 1_000, chars, 12, render_user=lambda t: f"{t.perception.transcript}\n\n[note {t.index}]")
     assert window.messages[2]["content"].endswith("[note 1]")
 
 

@@ -118,6 +118,10 @@ def test_session_ids_given_or_fresh(store: SessionStore) -> None:
     assert store.has_session("my-talk") and not store.has_session("other")
     with pytest.raises(HeartlineError, match="already exists"):
         store.create_session("my-talk")
+    store.append_turn(make_turn("my-talk", 0))
+    assert store.create_session("my-talk", meta={"new": 1}, exist_ok=True) == "my-talk"
+    assert store.get_session("my-talk").turn_count == 1 and store.get_session("my-talk").meta == {}
+    assert store.create_session("fresh", exist_ok=True) == "fresh" and store.has_session("fresh")
     assert store.create_session() != store.create_session()
 
 

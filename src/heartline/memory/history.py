@@ -52,7 +52,7 @@ class _Pair:
     tokens: int
 
 
-def _pair(turn: Turn, budget: int, overhead: int, count: TokenCounter, user_text: Callable[[Turn], str]) -> _Pair | None:
+def _pair(turn: Turn, budget: int, overhead: int, count: TokenCounter, render_user: Callable[[Turn], str]) -> _Pair | None:
     """The turn's two messages cut to fit `budget` together; None when they cannot.
 
     Ordinary turns give each message at most half the budget. A crisis turn's protocol
@@ -61,10 +61,10 @@ def _pair(turn: Turn, budget: int, overhead: int, count: TokenCounter, user_text
     content = budget - 2 * overhead
     if turn.safety.is_crisis:
         reply = truncate_to_tokens(turn.reply.text, content - count(ELLIPSIS.strip()), count)
-        user = truncate_to_tokens(user_text(turn), content - count(reply), count) if reply is not None else None
+        user = truncate_to_tokens(render_user(turn), content - count(reply), count) if reply is not None else None
     else:
         half = budget // 2 - overhead
-        user = truncate_to_tokens(user_text(turn), half, count)
+        user = truncate_to_tokens(render_user(turn), half, count)
         reply = truncate_to_tokens(turn.reply.text, half, count)
     if user is None or reply is None:
         return None
@@ -88,13 +88,13 @@ def _fit(
     stride: int,
     overhead: int,
     count: TokenCounter,
-    user_text: Callable[[Turn], str],
+    render_user: Callable[[Turn], str],
 ) -> _Fit:
     """The newest turns that fit `budget` and `max_turns`, starting at a stride boundary."""
     newest_first: list[_Pair] = []
     tokens = 0
     for turn in reversed(turns[max(0, len(turns) - max_turns) :] if max_turns > 0 else []):
-        pair = _pair(turn, budget, overhead, count, user_text)
+        pair = _pair(turn, budget, overhead, count, render_user)
         if pair is None or tokens + pair.tokens > budget:
             break
         newest_first.append(pair)
@@ -117,22 +117,22 @@ def bounded_history(
     per_message_tokens: int = PER_MESSAGE_TOKENS,
     summary_share: float = SUMMARY_SHARE,
     stride: int | None = None,
-    user_text: Callable[[Turn], str] = transcript,
+    render_user: Callable[[Turn], str] = transcript,
 ) -> HistoryWindow:
     """The newest turns as chat messages within `budget_tokens`, and a summary of the rest.
 
     `count_tokens` measures message contents; each message also costs `per_message_tokens`.
     `stride` (default: half of `max_turns`) is how many turns the window's start jumps when
-    it must move. `user_text` renders a turn's user message (default: its transcript), so a
+    it must move. `render_user` renders a turn's user message (default: its transcript), so a
     prompt builder can keep its history exactly as it was sent.
     """
     ordered = sorted(turns, key=lambda t: t.index)
     stride = max(1, stride if stride is not None else max_turns // 2)
-    fit = _fit(ordered, budget_tokens, max_turns, stride, per_message_tokens, count_tokens, user_text)
+    fit = _fit(ordered, budget_tokens, max_turns, stride, per_message_tokens, count_tokens, render_user)
     summary = ""
     if fit.start > 0:
         reserve = int(budget_tokens * summary_share)
-        fit = _fit(ordered, budget_tokens - reserve, max_turns, stride, per_message_tokens, count_tokens, user_text)
+        fit = _fit(ordered, budget_tokens - reserve, max_turns, stride, per_message_tokens, count_tokens, render_user)
         summary = summarize_turns(ordered[: fit.start], reserve - per_message_tokens, count_tokens)
     messages = [message for pair in fit.pairs for message in pair.messages]
     tokens = fit.tokens + (count_tokens(summary) + per_message_tokens if summary else 0)

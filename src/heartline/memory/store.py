@@ -204,18 +204,27 @@ class SessionStore:
 
     # ----------------------------------------------------------------------- sessions
 
-    def create_session(self, session_id: str | None = None, meta: dict[str, Any] | None = None) -> str:
-        """Store a new, empty session and return its id (a fresh one unless given)."""
+    def create_session(
+        self, session_id: str | None = None, meta: dict[str, Any] | None = None, *, exist_ok: bool = False
+    ) -> str:
+        """Store a new, empty session and return its id (a fresh one unless given).
+
+        With `exist_ok`, an already stored session is kept as it is (its meta unchanged).
+        """
         session_id = session_id or new_id()
         now = _now()
         try:
             with self._write() as conn:
+                if exist_ok and self._title(conn, session_id) is not None:
+                    return session_id
                 conn.execute(
                     insert(sessions_table).values(
                         id=session_id, created_at=now, updated_at=now, title="", meta=meta or {}
                     )
                 )
         except IntegrityError as exc:
+            if exist_ok:
+                return session_id
             raise HeartlineError(
                 f"session '{session_id}' already exists",
                 hint=f"continue it with `--session {session_id}`, or pick another id",
@@ -225,7 +234,7 @@ class SessionStore:
 
     def has_session(self, session_id: str) -> bool:
         with self._read() as conn:
-            return conn.execute(select(sessions_table.c.id).where(sessions_table.c.id == session_id)).first() is not None
+            return self._title(conn, session_id) is not None
 
     def get_session(self, session_id: str) -> SessionInfo:
         """The session's details; HeartlineError when it is not stored."""
@@ -347,12 +356,18 @@ class SessionStore:
 
     # ----------------------------------------------------------------------- helpers
 
+    @staticmethod
+    def _title(conn: Connection, session_id: str) -> str | None:
+        """The session's title, None when it is not stored."""
+        row = conn.execute(select(sessions_table.c.title).where(sessions_table.c.id == session_id)).first()
+        return None if row is None else row[0] or ""
+
     def _require(self, conn: Connection, session_id: str) -> str:
         """The session's title; HeartlineError when it is not stored."""
-        title = conn.execute(select(sessions_table.c.title).where(sessions_table.c.id == session_id)).first()
+        title = self._title(conn, session_id)
         if title is None:
             raise _unknown_session(session_id)
-        return title[0] or ""
+        return title
 
     def close(self) -> None:
         self._engine.dispose()

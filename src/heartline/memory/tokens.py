@@ -19,7 +19,7 @@ _WORD_BACKOFF = 40
 
 def truncate_to_tokens(text: str, max_tokens: int, count_tokens: TokenCounter) -> str | None:
     """`text` unchanged when it fits in `max_tokens`, else its longest fitting head followed
-    by `ELLIPSIS`; None when not even an empty string fits.
+    by `ELLIPSIS` (or the bare marker); None when not even the marker fits.
 
     The result's `count_tokens` is always checked, so the bound holds for any counter;
     a counter that is monotone in the text's length gets the longest head.
@@ -40,6 +40,4 @@ def truncate_to_tokens(text: str, max_tokens: int, count_tokens: TokenCounter) -
     cut = head.rstrip() + ELLIPSIS
     if head.strip() and count_tokens(cut) <= max_tokens:
         return cut
-    if count_tokens(ELLIPSIS.strip()) <= max_tokens:
-        return ELLIPSIS.strip()
-    return "" if count_tokens("") <= max_tokens else None
+    return ELLIPSIS.strip() if count_tokens(ELLIPSIS.strip()) <= max_tokens else None
