@@ -150,6 +150,8 @@ class SafetyCheck(Record):
     """The phrases that triggered the assessment."""
     protocol: str | None = None
     """Identifier of the protocol followed (e.g. 'crisis/en-US'), None for ordinary turns."""
+    from_history: bool = False
+    """True when the level comes from earlier messages (a crisis carried over), not this one."""
 
     @property
     def is_crisis(self) -> bool:
