@@ -85,6 +85,10 @@ class EmotionEstimate(Record):
     confidence: float = Field(ge=0.0, le=1.0)
     source: str = ""
     """Which model or rule produced it."""
+    arousal: float | None = Field(default=None, ge=-1.0, le=1.0)
+    """Calm (-1) to excited (+1), where the modality can tell."""
+    valence: float | None = Field(default=None, ge=-1.0, le=1.0)
+    """Unpleasant (-1) to pleasant (+1), where the modality can tell."""
 
     @field_validator("distribution")
     @classmethod
@@ -123,6 +127,8 @@ class Perception(Record):
     """Short natural-language description of non-verbal cues, e.g. 'voice quiet and slow'."""
     warnings: list[str] = Field(default_factory=list)
     """Modalities that could not be read, and why."""
+    measures: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """Derived measurements per modality (e.g. voice pitch_hz and rate, face frames read); no raw media."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
