@@ -349,8 +349,20 @@ def test_find_leaks_by_normalised_content_not_id() -> None:
     train = [_dialogue("a-1", "I'm sad.", "Why?"), _dialogue("a-2", "Hello", "there"), _dialogue("a-3", "Ok")]
     test = [_dialogue("b-1", "i'm  SAD", "why"), _dialogue("b-2", "Hello", "there", "friend"), _dialogue("b-3", "ok!")]
     leaks = find_leaks({"train": train, "test": test})
-    assert [(x.id_a, x.id_b, x.single_utterance) for x in leaks] == [("a-1", "b-1", False), ("a-3", "b-3", True)]
+    assert [(x.id_a, x.id_b, x.single_utterance, x.identical) for x in leaks] == [
+        ("a-1", "b-1", False, True), ("a-3", "b-3", True, True)]
     assert find_leaks({"train": train, "again": [_dialogue("a-2", "Hello", "friend")]}) == []
+
+
+def test_find_leaks_partial_overlap_needs_two_shared_substantive_utterances() -> None:
+    lines = [f"this is substantive line number {i} of the story" for i in range(4)]
+    train = [_dialogue("a-1", *lines, "and the full ending of it all here")]
+    truncated = _dialogue("b-1", *lines[:3], "ok")
+    chance = _dialogue("b-2", lines[0], "something else entirely different", "another different line here")
+    assert find_leaks({"train": train, "test": [truncated, chance]}) == []
+    [leak] = find_leaks({"train": train, "test": [truncated, chance]}, min_overlap=0.5)
+    assert (leak.id_a, leak.id_b, leak.overlap, leak.identical) == ("a-1", "b-1", 1.0, False)
+    assert find_leaks({"train": train, "test": [chance]}, min_overlap=0.3) == []
 
 
 def test_check_splits_cli_exit_codes(tmp_path: Path) -> None:

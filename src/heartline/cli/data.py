@@ -64,14 +64,19 @@ def _summarise(names: list[str], leaks: list[Leak]) -> list[dict[str, object]]:
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             pair = by_pair.get((a, b), [])
-            dialogues = [leak for leak in pair if not leak.single_utterance]
-            singles = [leak for leak in pair if leak.single_utterance]
+            dialogues = [leak for leak in pair if leak.identical and not leak.single_utterance]
+            partial = [leak for leak in pair if not leak.identical]
+            singles = [leak for leak in pair if leak.identical and leak.single_utterance]
             rows.append({
                 "split_a": a,
                 "split_b": b,
                 "leaked_dialogues": len({leak.id_b for leak in dialogues}),
+                "partial_overlaps": len({leak.id_b for leak in partial}),
                 "duplicate_single_utterances": len({leak.id_b for leak in singles}),
-                "examples": [f"{leak.id_a} = {leak.id_b}" for leak in (dialogues or singles)[:5]],
+                "examples": [
+                    f"{leak.id_a} = {leak.id_b}" if leak.identical else f"{leak.id_a} ~ {leak.id_b} ({leak.overlap:.0%})"
+                    for leak in (dialogues + partial or singles)[:5]
+                ],
             })
     return rows
 
@@ -84,16 +89,19 @@ def _short_name(spec: str, specs: list[str]) -> str:
     return short if len(clashes) == 1 else spec
 
 
-def _print_leak_table(rows: list[dict[str, object]], names: dict[str, str], splits: dict[str, list]) -> None:
-    table = Table(title="split leakage (whole-dialogue identity on normalised text)")
-    for column in ("split A", "split B", "leaked", "1-utterance dups", "examples"):
+def _print_leak_table(rows: list[dict[str, object]], names: dict[str, str], splits: dict[str, list],
+                      overlap: float | None) -> None:
+    test = "whole-dialogue identity" + (f", or >= {overlap:.0%} of utterances shared" if overlap else "")
+    table = Table(title=f"split leakage ({test}, on normalised text)")
+    for column in ("split A", "split B", "leaked", "partial", "1-utterance dups", "examples"):
         table.add_column(column, overflow="fold")
     for r in rows:
         a, b = str(r["split_a"]), str(r["split_b"])
-        style = "red" if r["leaked_dialogues"] else ("yellow" if r["duplicate_single_utterances"] else "green")
+        bad = r["leaked_dialogues"] or r["partial_overlaps"]
+        style = "red" if bad else ("yellow" if r["duplicate_single_utterances"] else "green")
         table.add_row(
             f"{names[a]} ({len(splits[a]):,})", f"{names[b]} ({len(splits[b]):,})",
-            str(r["leaked_dialogues"]), str(r["duplicate_single_utterances"]),
+            str(r["leaked_dialogues"]), str(r["partial_overlaps"]), str(r["duplicate_single_utterances"]),
             "\n".join(r["examples"][:3]), style=style,  # type: ignore[index]
         )
     console.print(table)
@@ -102,24 +110,31 @@ def _print_leak_table(rows: list[dict[str, object]], names: dict[str, str], spli
 @data_app.command("check-splits")
 def check_splits(
     specs: list[str] = typer.Argument(..., help="Two or more dataset specs FORMAT:PATH[#SPLIT], one per split."),
+    overlap: float | None = typer.Option(
+        None, "--overlap", min=0.01, max=1.0,
+        help="Also fail on partial copies: dialogues sharing at least this share of their substantive "
+             "utterances with one dialogue of another split (0.5 is a sensible value).",
+    ),
     strict: bool = typer.Option(False, "--strict", help="Fail on duplicate single-utterance texts too."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Find dialogues that appear in two splits (same normalised content, whatever their ids).
 
-    Exits 1 when a multi-utterance dialogue leaks. Duplicate texts in one-utterance datasets
+    Exits 1 when a multi-utterance dialogue leaks (or, with --overlap, is partly copied). Duplicate texts in one-utterance datasets
     (GoEmotions) are reported but fail only with --strict: short texts recur naturally.
     """
     if len(specs) < 2:
         raise typer.BadParameter("give at least two splits to compare")
     with console.status("reading splits", spinner="dots"):
         splits = {spec: load_dialogues(spec) for spec in specs}
-    rows = _summarise(specs, find_leaks(splits))
-    failed = any(r["leaked_dialogues"] or (strict and r["duplicate_single_utterances"]) for r in rows)
+    rows = _summarise(specs, find_leaks(splits, min_overlap=overlap))
+    failed = any(
+        r["leaked_dialogues"] or r["partial_overlaps"] or (strict and r["duplicate_single_utterances"]) for r in rows
+    )
     if as_json:
         typer.echo(json.dumps({"pairs": rows, "sizes": {k: len(v) for k, v in splits.items()}, "ok": not failed}, indent=2))
     else:
-        _print_leak_table(rows, {spec: _short_name(spec, specs) for spec in specs}, splits)
+        _print_leak_table(rows, {spec: _short_name(spec, specs) for spec in specs}, splits, overlap)
         duplicates = sum(int(r["duplicate_single_utterances"]) for r in rows)
         if failed:
             console.print("[red]leakage found[/]")
