@@ -2,9 +2,81 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from heartline.cli import app
 
 train_app = typer.Typer(help="Train models.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
+
+
+# --------------------------------------------------------------------------- heads on embeddings
+
+DataOption = Annotated[list[str], typer.Option(
+    "--data", help="Training data, FORMAT:PATH[#SPLIT] (repeatable), e.g. esconv:data/esconv/train.txt.")]
+ValidOption = Annotated[list[str], typer.Option(
+    "--valid", help="Validation data for model selection and the reported figures (repeatable).")]
+OutOption = Annotated[Path, typer.Option("--out", help="Model directory to write.")]
+EmotionHeadOption = Annotated[str, typer.Option(help="Text emotion head: a shipped name or a directory.")]
+SeedOption = Annotated[int, typer.Option(help="Random seed.")]
+
+
+def _command(kind: str, data: list[str], valid: list[str], out: Path, extra: str = "") -> str:
+    parts = [f"heartline train {kind}", *(f"--data {d}" for d in data), *(f"--valid {v}" for v in valid)]
+    return " ".join(parts + ([extra] if extra else []) + [f"--out {out}"])
+
+
+def _table(title: str, rows: dict[str, dict], with_bias: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("valid set", "n", "accuracy", "W-F1", "macro-F1 (Q)") + (("B",) if with_bias else ()):
+        table.add_column(column, justify="left" if column == "valid set" else "right")
+    for name, m in rows.items():
+        cells = [name, str(m["n"]), f"{100 * m['accuracy']:.2f}", f"{100 * m['weighted_f1']:.2f}",
+                 f"{100 * m['macro_f1']:.2f}"]
+        table.add_row(*cells, *([f"{m['preference_bias']:.3f}"] if with_bias else []))
+    Console().print(table)
+
+
+@train_app.command("emotion")
+def train_emotion_cmd(
+    data: DataOption, valid: ValidOption, out: OutOption,
+    seed: SeedOption = 0,
+) -> None:
+    """Text emotion head (canonical 7 emotions) on MiniLM embeddings of a message and its previous turn."""
+    from heartline.training.emotion import train_emotion
+
+    metrics = train_emotion(data, valid, out, seed=seed, command=_command("emotion", data, valid, out))
+    _table(f"text emotion head -> {out}", metrics, with_bias=False)
+
+
+@train_app.command("strategy")
+def train_strategy_cmd(
+    data: DataOption, valid: ValidOption, out: OutOption,
+    emotion_head: EmotionHeadOption = "text-emotion", seed: SeedOption = 0,
+) -> None:
+    """Strategy head (ESConv or MESC taxonomy) with prior correction against preference bias."""
+    from heartline.training.strategy import train_strategy
+
+    command = _command("strategy", data, valid, out, f"--emotion-head {emotion_head}")
+    metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed, command=command)
+    _table(f"strategy head -> {out} (alpha {metrics['alpha']})",
+           {"valid": metrics["valid"], "valid, no correction": metrics["valid_uncorrected"]}, with_bias=True)
+
+
+@train_app.command("system-emotion")
+def train_system_emotion_cmd(
+    data: DataOption, valid: ValidOption, out: OutOption,
+    emotion_head: EmotionHeadOption = "text-emotion", seed: SeedOption = 0,
+) -> None:
+    """System-emotion head (the supporter's tone) from MESC therapist turns."""
+    from heartline.training.system_emotion import train_system_emotion
+
+    command = _command("system-emotion", data, valid, out, f"--emotion-head {emotion_head}")
+    metrics = train_system_emotion(data, valid, out, emotion_head=emotion_head, seed=seed, command=command)
+    _table(f"system-emotion head -> {out}", {"valid": metrics["valid"]}, with_bias=False)

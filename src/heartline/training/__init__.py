@@ -1,0 +1,1 @@
+"""Training: classifier heads on sentence embeddings (text emotion, strategy, system emotion)."""

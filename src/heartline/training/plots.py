@@ -1,0 +1,78 @@
+"""Figures for a trained head: confusion matrix, strategy preferences, bias-control trade-off."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot():  # imported lazily: matplotlib is in the `train` extra
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_plot(confusion: Sequence[Sequence[int]], labels: Sequence[str], title: str, path: Path) -> None:
+    """Row-normalised confusion matrix (rows: gold), with counts in the cells."""
+    plt = _pyplot()
+    counts = np.asarray(confusion, dtype=float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 1.0 + 0.7 * len(labels)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def preferences_plot(preferences: dict[str, float], bias: float, title: str, path: Path) -> None:
+    """Bar chart of the Bradley-Terry preference of each strategy (1 = no preference)."""
+    plt = _pyplot()
+    labels = list(preferences)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(labels), 4))
+    ax.bar(range(len(labels)), [preferences[k] for k in labels], color="#6a8caf")
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("preference")
+    ax.set_title(f"{title} (B = {bias:.3f})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def tradeoff_plot(curve: Sequence[dict[str, Any]], chosen: float, title: str, path: Path) -> None:
+    """Q and W-F1 (left axis, %) and B (right axis) against the prior-correction alpha."""
+    plt = _pyplot()
+    alphas = [p["alpha"] for p in curve]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(alphas, [100 * p["macro_f1"] for p in curve], marker="o", label="Q (macro-F1)")
+    ax.plot(alphas, [100 * p["weighted_f1"] for p in curve], marker="s", label="weighted-F1")
+    ax.set_xlabel("prior-correction alpha")
+    ax.set_ylabel("%")
+    right = ax.twinx()
+    right.plot(alphas, [p["preference_bias"] for p in curve], color="firebrick", marker="^", label="B")
+    right.set_ylabel("preference bias B")
+    ax.axvline(chosen, color="grey", linestyle=":")
+    lines = ax.get_legend_handles_labels()
+    extra = right.get_legend_handles_labels()
+    ax.legend(lines[0] + extra[0], lines[1] + extra[1], fontsize=8, loc="best")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,147 @@
+"""Train the strategy head (ESConv's 8 or MESC's 10 strategies) and tune its bias control."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heartline.embeddings import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, CachedEmbedder, load_embedder
+from heartline.labels import STRATEGIES
+from heartline.perception.text_emotion import TextEmotionRecognizer, emotion_texts
+from heartline.planning.bias import PriorCorrection, training_prior
+from heartline.planning.features import context_texts, dialogue_features
+from heartline.planning.strategy import FEATURES
+from heartline.training.card import model_card
+from heartline.training.common import (
+    embed_all, label_indices, read_dialogues, report, seed_everything, select_head, write_json,
+)
+from heartline.training.examples import SupporterExample, supporter_examples
+from heartline.training.fit import FitConfig
+from heartline.training.plots import confusion_plot, preferences_plot, tradeoff_plot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b) for l2 in (3e-4, 1e-3, 3e-3) for b in (0.5, 1.0)]
+ALPHAS = tuple(round(0.1 * i, 1) for i in range(0, 16))
+Q_TOLERANCE = 0.005
+"""Bias control may cost at most this much macro-F1 (absolute) against the best alpha."""
+
+
+def taxonomy_of(examples: Sequence[SupporterExample]) -> str:
+    taxonomies = {e.context.taxonomy for e in examples}
+    if len(taxonomies) != 1:
+        raise ValueError(f"training data mixes strategy taxonomies {sorted(taxonomies)}")
+    return taxonomies.pop()
+
+
+def labelled(examples: Sequence[SupporterExample], labels: Sequence[str]) -> list[SupporterExample]:
+    return [e for e in examples if e.target.strategy in labels]
+
+
+def user_emotions(examples: Sequence[SupporterExample], recognizer: TextEmotionRecognizer) -> list[dict[str, float]]:
+    """The text emotion head's distribution for each context, as the live pipeline computes it."""
+    return [recognizer.recognize(e.context).distribution for e in examples]
+
+
+def feature_matrix(examples: Sequence[SupporterExample], embedder: CachedEmbedder,
+                   emotions: Sequence[dict[str, float]], taxonomy: str) -> np.ndarray:
+    return np.stack([dialogue_features(e.context, embedder.encode, embedder.dim, emo, taxonomy)
+                     for e, emo in zip(examples, emotions)])
+
+
+def all_texts(examples: Sequence[SupporterExample]) -> list[str]:
+    texts = []
+    for e in examples:
+        texts += context_texts(e.context)
+        texts += [t for t in emotion_texts(e.context) if t is not None]
+    return texts
+
+
+def alpha_curve(probs: np.ndarray, gold: Sequence[str], labels: tuple[str, ...],
+                prior: np.ndarray) -> list[dict[str, Any]]:
+    """Q, W-F1, B and accuracy of the prior-corrected predictions for each alpha in ALPHAS."""
+    curve = []
+    for alpha in ALPHAS:
+        m = report(labels, gold, PriorCorrection(prior, alpha).apply(probs))
+        curve.append({"alpha": alpha, **{k: m[k] for k in ("accuracy", "weighted_f1", "macro_f1", "preference_bias")}})
+    return curve
+
+
+def choose_alpha(curve: Sequence[dict[str, Any]]) -> float:
+    """Lowest B among the alphas whose Q is within Q_TOLERANCE of the best Q."""
+    best_q = max(p["macro_f1"] for p in curve)
+    ok = [p for p in curve if p["macro_f1"] >= best_q - Q_TOLERANCE and np.isfinite(p["preference_bias"])]
+    return float(min(ok, key=lambda p: p["preference_bias"])["alpha"]) if ok else 0.0
+
+
+def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: Path, *,
+                   emotion_head: str = "text-emotion", seed: int = 0,
+                   candidates: Sequence[FitConfig] | None = None,
+                   embedder: CachedEmbedder | None = None, command: str = "") -> dict[str, Any]:
+    """Fit on train, select the head on valid macro-F1 (Q), then tune alpha on valid; write `out`."""
+    seed_everything(seed)
+    train_all = supporter_examples(read_dialogues(train_specs))
+    taxonomy = taxonomy_of(train_all)
+    labels = STRATEGIES[taxonomy]
+    train = labelled(train_all, labels)
+    valid = labelled(supporter_examples(read_dialogues(valid_specs)), labels)
+    if not train or not valid:
+        raise ValueError("no strategy-labelled supporter turns in the training or validation data")
+    embedder = embedder or load_embedder(disk_cache=True)
+    embed_all(embedder, all_texts(train) + all_texts(valid))
+    recognizer = TextEmotionRecognizer.load(emotion_head, embedder)
+    x_train = feature_matrix(train, embedder, user_emotions(train, recognizer), taxonomy)
+    x_valid = feature_matrix(valid, embedder, user_emotions(valid, recognizer), taxonomy)
+    y_train = label_indices(labels, [e.target.strategy for e in train])
+    gold = [e.target.strategy for e in valid]
+
+    def score(head) -> float:
+        return float(report(labels, gold, head.proba(x_valid))["macro_f1"])
+
+    configs = [FitConfig(**{**c.__dict__, "seed": seed}) for c in (candidates or DEFAULT_GRID)]
+    head, chosen, trials = select_head(x_train, y_train, labels, configs, score, "fitting strategy heads")
+    prior = training_prior(np.bincount(y_train, minlength=len(labels)))
+    probs = head.proba(x_valid)
+    curve = alpha_curve(probs, gold, labels, prior)
+    alpha = choose_alpha(curve)
+    bias = PriorCorrection(prior, alpha)
+    metrics = {"valid": report(labels, gold, bias.apply(probs)),
+               "valid_uncorrected": report(labels, gold, probs),
+               "alpha_curve": curve, "alpha": alpha, "selection": trials}
+    datasets = sorted({e.dataset for e in train})
+    head.config = {
+        "features": FEATURES, "taxonomy": taxonomy,
+        "embedder": getattr(embedder, "name", DEFAULT_MODEL),
+        "max_tokens": getattr(embedder.inner, "max_tokens", DEFAULT_MAX_TOKENS),
+        "emotion_head": str(emotion_head), "bias": bias.to_json(), "fit": chosen.__dict__,
+        "train": list(train_specs), "valid": list(valid_specs), "datasets": datasets,
+        "n_train": len(train), "seed": seed,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    head.save(out)
+    write_json(out / "metrics.json", metrics)
+    final = metrics["valid"]
+    confusion_plot(final["confusion"], labels, f"strategy ({taxonomy}), valid, alpha={alpha}", out / "confusion.png")
+    preferences_plot(final["preferences"], final["preference_bias"], f"strategy preferences, alpha={alpha}",
+                     out / "preferences.png")
+    tradeoff_plot(curve, alpha, f"prior correction on {taxonomy} valid", out / "bias-tradeoff.png")
+    (out / "MODEL_CARD.md").write_text(model_card(
+        title=f"heartline strategy head ({taxonomy})",
+        summary=(f"Predicts the supporter's next strategy ({len(labels)} {taxonomy} strategies) from the "
+                 "dialogue so far: all-MiniLM-L6-v2 embeddings of the seeker's message, the supporter's "
+                 "last utterance and a 6-utterance window, earlier strategies, the user emotion from the "
+                 "text emotion head, and the position in the conversation. Softmax regression, then "
+                 f"prior correction (alpha = {alpha}) against preference bias."),
+        datasets=datasets, train_specs=train_specs,
+        valid={f"{', '.join(valid_specs)} (alpha={alpha})": final,
+               f"{', '.join(valid_specs)} (no correction)": metrics["valid_uncorrected"]},
+        with_bias=True, command=command,
+        details=[f"selected: {chosen}", f"{len(train)} training turns (first supporter utterance after each "
+                 "seeker message)", f"alpha: lowest B with Q within {Q_TOLERANCE:.3f} of the best alpha's Q"],
+    ))
+    log.info("wrote %s", out)
+    return metrics

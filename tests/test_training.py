@@ -1,0 +1,135 @@
+"""Fitting heads, bias control, and the examples/features the trainers and the planner share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heartline.heads import Head
+from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
+from heartline.planning.bias import PriorCorrection, training_prior
+from heartline.planning.features import POSITION_BINS, context_texts, dialogue_features, position, strategy_history
+from heartline.schema import Dialogue, PlanContext, Utterance
+from heartline.training.examples import emotion_examples, supporter_examples
+from heartline.training.fit import FitConfig, class_weights, fit_head
+
+
+def blobs(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[3, 0], [0, 3], [-3, -3]], dtype=float)
+    y = rng.integers(0, 3, n)
+    return centres[y] + rng.normal(0, 1, (n, 2)), y
+
+
+@pytest.mark.parametrize("hidden", [0, 16])
+def test_fit_head_separates_blobs(hidden: int) -> None:
+    x, y = blobs()
+    head = fit_head(x, y, ("a", "b", "c"), FitConfig(hidden=hidden, l2=1e-3, max_iter=200))
+    xt, yt = blobs(seed=1)
+    assert (head.proba(xt).argmax(axis=1) == yt).mean() > 0.9
+    np.testing.assert_allclose(head.proba(xt).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_fit_is_deterministic_for_a_seed() -> None:
+    x, y = blobs()
+    config = FitConfig(hidden=8, max_iter=50, seed=3)
+    a = fit_head(x, y, ("a", "b", "c"), config)
+    b = fit_head(x, y, ("a", "b", "c"), config)
+    np.testing.assert_array_equal(a.layers[0][0], b.layers[0][0])
+
+
+def test_class_balanced_weights_equalise_class_mass() -> None:
+    y = np.array([0] * 90 + [1] * 10)
+    w = class_weights(y, 3, balance=1.0)
+    assert w[0] * 90 == pytest.approx(w[1] * 10)
+    assert w[y].mean() == pytest.approx(1.0)
+    assert w[2] == 0.0
+
+
+def test_balanced_loss_recovers_minority_class() -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (950, 2)), rng.normal(1.5, 1, (50, 2))])
+    y = np.array([0] * 950 + [1] * 50)
+    plain = fit_head(x, y, ("a", "b"), FitConfig(balance=0.0))
+    balanced = fit_head(x, y, ("a", "b"), FitConfig(balance=1.0))
+    minority = x[y == 1]
+    assert (balanced.proba(minority).argmax(1) == 1).mean() > (plain.proba(minority).argmax(1) == 1).mean() + 0.3
+
+
+def test_head_save_load_round_trip(tmp_path: Path) -> None:
+    x, y = blobs()
+    head = fit_head(x, y, ("a", "b", "c"), FitConfig(hidden=4, max_iter=20))
+    head.config = {"features": "test"}
+    head.save(tmp_path)
+    loaded = Head.load(tmp_path)
+    assert loaded.labels == ("a", "b", "c") and loaded.config["features"] == "test"
+    np.testing.assert_allclose(loaded.proba(x), head.proba(x), rtol=1e-6)
+    assert not list(tmp_path.glob("*.pkl"))
+
+
+def test_prior_correction_flattens_towards_rare_labels() -> None:
+    prior = training_prior(np.array([80, 15, 5]), smoothing=0)
+    probs = np.array([0.6, 0.25, 0.15])
+    assert PriorCorrection(prior, 0.0).apply(probs) is probs
+    corrected = PriorCorrection(prior, 1.0).apply(probs)
+    assert corrected.sum() == pytest.approx(1.0)
+    assert corrected.argmax() == 2
+    again = PriorCorrection.from_json(PriorCorrection(prior, 0.7).to_json())
+    assert again.alpha == 0.7 and np.allclose(again.prior, prior)
+    assert PriorCorrection.from_json(again.to_json(), alpha=0.0).alpha == 0.0
+
+
+def dialogue() -> Dialogue:
+    u = Utterance
+    return Dialogue(id="d", dataset="esconv", taxonomy="esconv", utterances=[
+        u(speaker="supporter", text="Hi, how are you?", strategy="Question"),
+        u(speaker="seeker", text="Not great."),
+        u(speaker="seeker", text="I lost my job."),
+        u(speaker="supporter", text="That sounds really hard.", strategy="Reflection of feelings"),
+        u(speaker="supporter", text="What happened?", strategy="Question"),
+        u(speaker="seeker", text="They closed the shop.", emotion="sadness"),
+        u(speaker="supporter", text="Maybe look at the job centre.", strategy="Providing Suggestions"),
+    ])
+
+
+def test_supporter_examples_are_first_replies_to_a_seeker_message() -> None:
+    examples = supporter_examples([dialogue()])
+    assert [e.target.strategy for e in examples] == ["Reflection of feelings", "Providing Suggestions"]
+    first, second = examples
+    assert first.context.message == "Not great. I lost my job."
+    assert second.context.utterances[-2].text == "What happened?"  # follow-ups stay in context
+
+
+def test_emotion_examples_end_with_the_labelled_utterance() -> None:
+    [example] = emotion_examples([dialogue()])
+    assert example.emotion == "sadness"
+    assert example.context.utterances[-1].text == "They closed the shop."
+
+
+def test_dialogue_features_layout() -> None:
+    context = supporter_examples([dialogue()])[1].context
+    k = len(ESCONV_STRATEGIES)
+    history = strategy_history(context, "esconv")
+    assert history[ESCONV_STRATEGIES.index("Question")] == 1.0  # last strategy
+    assert history[k + 1 + ESCONV_STRATEGIES.index("Reflection of feelings")] == 1.0  # second to last
+    assert history[2 * (k + 1):].sum() == pytest.approx(1.0)
+    assert position(context).argmax() == 1  # one earlier seeker message (two utterances)
+    assert len(position(context)) == len(POSITION_BINS)
+    assert context_texts(context)[0] == "They closed the shop."
+
+    def embed(texts):  # deterministic stand-in vectors: features must route them, not learn them
+        return np.stack([np.full(4, len(t), np.float32) for t in texts])
+
+    x = dialogue_features(context, embed, 4, {"sadness": 1.0}, "esconv")
+    assert x.shape == (3 * 4 + 3 * k + 2 + len(EMOTIONS) + len(POSITION_BINS) + 1,)
+    assert x[0] == len("They closed the shop.") and x[4] == len("What happened?")
+
+
+def test_first_message_has_empty_history() -> None:
+    context = PlanContext(utterances=[Utterance(speaker="seeker", text="hello?")])
+    history = strategy_history(context, "esconv")
+    k = len(ESCONV_STRATEGIES)
+    assert history[k] == 1.0 and history[2 * k + 1] == 1.0
+    assert position(context)[0] == 1.0
