@@ -1,0 +1,111 @@
+"""Text normalisation for risk detection, keeping a map back to the original characters.
+
+People in distress type fast, misspell, disguise words ("k1ll", "s u i c i d e", "diiiie") or
+paste odd unicode (fullwidth or mathematical letters, look-alike Cyrillic, zero-width
+spaces). Rules match against a plain lowercase form; every character of that form remembers
+which original character it came from, so evidence is quoted as the person wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
+"""Combining marks (accents, zalgo) and format characters (zero-width spaces and joiners)."""
+
+_APOSTROPHES = frozenset("'`\u00b4\u2018\u2019\u02bc\u2032")
+"""Dropped so that "don't", "don’t" and "dont" read the same."""
+
+_DASHES = dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-")
+
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
+"""Digits map inside any word that also has letters; symbols only between two word characters."""
+_LEET_SYMBOLS = frozenset("@$!|")
+_UNIT_TOKEN = re.compile(r"\d+(?:st|nd|rd|th|am|pm|s|k|kg|km|kms|mg|ml|x|h|hr|hrs|min|mins)")
+_TOKEN = re.compile(r"[a-z0-9@$!|]+")
+_SPACED = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_*]{1,2}[a-z](?![a-z0-9])){2,}")
+"""Three or more single letters separated by one space, dot, dash, underscore or star."""
+_RUNS = re.compile(r"([a-z])\1{2,}")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised text and, for each of its characters, the index of its source character."""
+
+    text: str
+    origin: tuple[int, ...]
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that produced `text[start:end]`."""
+        if start >= end:
+            return (0, 0)
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def normalise(text: str, confusables: dict[str, str] | None = None) -> list[Normalised]:
+    """Plain lowercase forms of `text`, one per way of reading stretched letters.
+
+    Both forms undo unicode tricks, look-alike letters, light leetspeak and spaced-out
+    letters. They differ in letter runs of three or more: the first keeps two ("killlll" ->
+    "kill"), the second keeps one ("diiiie" -> "die"). Rules are matched against both.
+    """
+    chars = _fold(text, confusables or {})
+    chars = _unleet(chars)
+    chars = _join_spaced(chars)
+    base = _join(chars)
+    return [_squeeze(base, keep=2), _squeeze(base, keep=1)]
+
+
+def _fold(text: str, confusables: dict[str, str]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for index, ch in enumerate(text):
+        for c in unicodedata.normalize("NFKD", ch):
+            if unicodedata.category(c) in _DROP_CATEGORIES or c in _APOSTROPHES:
+                continue
+            for folded in c.casefold():
+                folded = confusables.get(folded, _DASHES.get(folded, folded))
+                out.extend((f, index) for f in folded)
+    return out
+
+
+def _join(chars: list[tuple[str, int]]) -> Normalised:
+    return Normalised("".join(c for c, _ in chars), tuple(i for _, i in chars))
+
+
+def _unleet(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    text = "".join(c for c, _ in chars)
+    mapped = [c for c, _ in chars]
+    for token in _TOKEN.finditer(text):
+        word = token.group()
+        if not any(c.isalpha() for c in word) or _UNIT_TOKEN.fullmatch(word):
+            continue
+        for offset, c in enumerate(word):
+            if c not in _LEET:
+                continue
+            if c in _LEET_SYMBOLS and not (0 < offset < len(word) - 1):
+                continue
+            mapped[token.start() + offset] = _LEET[c]
+    return [(m, i) for m, (_, i) in zip(mapped, chars)]
+
+
+def _join_spaced(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    text = "".join(c for c, _ in chars)
+    drop: set[int] = set()
+    for run in _SPACED.finditer(text):
+        drop.update(p for p in range(run.start(), run.end()) if not text[p].isalpha())
+    return [pair for p, pair in enumerate(chars) if p not in drop]
+
+
+def _squeeze(norm: Normalised, keep: int) -> Normalised:
+    keep_positions: list[int] = []
+    last = 0
+    for run in _RUNS.finditer(norm.text):
+        keep_positions.extend(range(last, run.start() + keep))
+        last = run.end()
+    keep_positions.extend(range(last, len(norm.text)))
+    return Normalised(
+        "".join(norm.text[p] for p in keep_positions),
+        tuple(norm.origin[p] for p in keep_positions),
+    )

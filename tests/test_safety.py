@@ -1,0 +1,327 @@
+"""The safety gate: crisis language must get the protocol, figures of speech must not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from heartline.config import SafetySettings
+from heartline.errors import HeartlineError
+from heartline.safety import SafetyGate
+from heartline.schema import RiskLevel
+
+
+@pytest.fixture(scope="module")
+def gate() -> SafetyGate:
+    return SafetyGate(SafetySettings(locale="en-US"))
+
+
+# (message, a category that must be among the detected ones)
+CRISIS = [
+    # suicide: explicit, passive ideation, plans
+    ("I want to kill myself", "suicide"),
+    ("i'm going to end it all tonight", "suicide"),
+    ("I've been thinking about suicide a lot lately", "suicide"),
+    ("I don't want to wake up tomorrow", "suicide"),
+    ("dont want to wake up anymore", "suicide"),
+    ("I want to die", "suicide"),
+    ("honestly everyone would be better off without me", "suicide"),
+    ("I'd be better off dead", "suicide"),
+    ("nobody would miss me if I was gone", "suicide"),
+    ("I have nothing left to live for", "suicide"),
+    ("life isn't worth living anymore", "suicide"),
+    ("I'm going to jump off the bridge near my house", "suicide"),
+    ("I wrote my suicide note last night", "suicide"),
+    ("how many pills would it take to die", "overdose"),
+    ("I'm planning to hang myself", "suicide"),
+    ("I just wish I was dead", "suicide"),
+    # slang and misspellings
+    ("kms", "suicide"),
+    ("ugh i should just kys", "suicide"),
+    ("I want to unalive myself", "suicide"),
+    ("thinking about sewer slide again", "suicide"),
+    ("i feel suicidle", "suicide"),
+    ("having sucidal thoughts every night", "suicide"),
+    ("i wanna commit sucide", "suicide"),
+    ("im gonna off myself", "suicide"),
+    ("i want to kil myself", "suicide"),
+    ("wanna die fr", "suicide"),
+    # odd unicode, spacing, leetspeak
+    ("I want to k1ll mys3lf", "suicide"),
+    ("i want to k\u200bill my\u200bself", "suicide"),
+    ("ＩＷＡＮＴ ＴＯ ＤＩＥ", "suicide"),
+    ("I want to k i l l m y s e l f", "suicide"),
+    ("i want to diiiiie", "suicide"),
+    ("I w\u0430nt to kill mys\u0435lf", "suicide"),  # Cyrillic а, е
+    ("I W A N T  T O  D I E", "suicide"),
+    ("I don\u2019t want to be alive anymore", "suicide"),
+    # self-harm
+    ("I cut myself again last night", "self_harm"),
+    ("I want to hurt myself", "self_harm"),
+    ("started cutting again", "self_harm"),
+    ("i've been self harming for weeks", "self_harm"),
+    ("I burn myself with a lighter when it gets bad", "self_harm"),
+    # overdose
+    ("I'm going to overdose", "overdose"),
+    ("I took a bunch of pills", "overdose"),
+    ("gonna OD on my pills tonight", "overdose"),
+    ("i swallowed the whole bottle of tylenol", "overdose"),
+    ("took 40 sleeping pills an hour ago", "overdose"),
+    ("i overdosed last night and nobody knows", "overdose"),
+    # harm to others
+    ("I'm going to kill him", "harm_to_others"),
+    ("I want to hurt my sister", "harm_to_others"),
+    ("I'm gonna kill them all, every one of them", "harm_to_others"),
+    ("I keep having thoughts of stabbing my roommate", "harm_to_others"),
+    ("i'm going to shoot up my school", "harm_to_others"),
+    ("I'm scared I might hurt the baby", "harm_to_others"),
+    # abuse
+    ("he hits me when he's drunk", "abuse"),
+    ("my dad beats me", "abuse"),
+    ("I'm being abused at home", "abuse"),
+    ("he forces me to have sex with him", "abuse"),
+    ("my stepdad touches me at night", "abuse"),
+    ("my boyfriend choked me yesterday", "abuse"),
+    ("he forces me", "abuse"),
+    # danger
+    ("he threatened to kill me if I leave", "danger"),
+    ("someone is following me and I'm terrified", "danger"),
+    ("I'm in danger, please help", "danger"),
+    ("he's going to kill me if I leave", "danger"),
+]
+
+NONE = [
+    # figures of speech
+    "this exam is killing me",
+    "I could kill for a pizza right now",
+    "my feet are killing me",
+    "I'm dying to see that movie",
+    "that joke killed, the whole room laughed",
+    "I'd die of embarrassment if he saw that",
+    "just killing time before my flight",
+    "I'm dead tired after work",
+    "can you kill the lights please",
+    "I'm going to kill it at the interview tomorrow",
+    "my boss will kill me if I'm late",
+    "shoot me a message when you're free",
+    "my mom is going to kill me when she sees my grades",
+    "beats me why he did that",
+    "he beat me at chess again",
+    "hit me up later",
+    "I ran 10 kms this morning",
+    "I cut myself some slack this week",
+    "I accidentally cut myself while cooking",
+    "I hurt myself at the gym",
+    "we watched Suicide Squad last night",
+    "the suicide sprints at practice were brutal",
+    "I overdosed on coffee today",
+    "this heat is going to be the death of me",
+    "I need to end things with my boyfriend",
+    "killing myself laughing at these memes",
+    # ordinary sad and angry messages
+    "I feel so sad since my grandmother died",
+    "I'm so angry at my brother for lying to me",
+    "I failed my exam and I feel like a failure",
+    "my girlfriend broke up with me and I can't stop crying",
+    "I hate my job so much",
+    "I'm really stressed about money",
+    "I feel lonely since I moved to a new city",
+    "I'm furious with my boss, he took credit for my work",
+    "I don't want to live with my parents anymore",
+    "I don't want to wake up early tomorrow",
+    "I take my pills every morning",
+]
+
+ELEVATED = [
+    "I can't go on like this",
+    "what's the point of anything",
+    "nobody would miss me",
+    "I would never kill myself",
+    "I feel like such a burden to everyone",
+    "I just want to disappear",
+    "my friend said she wants to kill herself",
+    "I wish I had never been born",
+    "I'm not suicidal, just exhausted",
+    "I was abused as a child",
+    "I could kill him for eating my fries",
+    "I have the pills right here",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), CRISIS)
+def test_crisis_language_gets_the_crisis_protocol(gate: SafetyGate, text: str, category: str) -> None:
+    check = gate.check(text)
+    assert check.level == RiskLevel.CRISIS, (text, check)
+    assert category in check.categories
+    assert check.protocol == "crisis/en-US"
+    assert check.evidence
+
+
+@pytest.mark.parametrize("text", NONE)
+def test_figures_of_speech_and_ordinary_feelings_do_not_trigger(gate: SafetyGate, text: str) -> None:
+    check = gate.check(text)
+    assert check.level == RiskLevel.NONE, (text, check)
+    assert check.protocol is None
+    assert gate.guidance(check) is None
+
+
+@pytest.mark.parametrize("text", ELEVATED)
+def test_softer_signals_are_elevated(gate: SafetyGate, text: str) -> None:
+    check = gate.check(text)
+    assert check.level == RiskLevel.ELEVATED, (text, check)
+    assert check.protocol == "check-in/en-US"
+    note = gate.guidance(check)
+    assert note and "safe" in note
+
+
+def test_table_sizes() -> None:
+    assert len(CRISIS) >= 40 and len(NONE) >= 25
+    assert {c for _, c in CRISIS} == {"suicide", "self_harm", "overdose", "harm_to_others", "abuse", "danger"}
+
+
+def test_evidence_quotes_the_person_as_written(gate: SafetyGate) -> None:
+    check = gate.check("honestly I want to K1LL MYSELF")
+    assert check.evidence == ["K1LL MYSELF"]
+
+
+def test_idiom_does_not_hide_real_crisis_in_the_same_message(gate: SafetyGate) -> None:
+    check = gate.check("this exam is killing me and honestly I want to kill myself")
+    assert check.level == RiskLevel.CRISIS
+    assert check.evidence == ["kill myself"]
+
+
+# --------------------------------------------------------------------------- history
+
+
+def test_a_reply_after_a_crisis_stays_crisis(gate: SafetyGate) -> None:
+    history = ["hi", "I want to kill myself"]
+    for reply in ["yes", "I have the pills right here", "idk", "no"]:
+        check = gate.check(reply, history=history)
+        assert check.level == RiskLevel.CRISIS, reply
+        assert check.from_history
+        assert "suicide" in check.categories
+    assert gate.check("yes", history=["hi", "I am fine"]).level == RiskLevel.NONE
+
+
+def test_carried_crisis_ends_with_a_safe_statement_but_stays_elevated(gate: SafetyGate) -> None:
+    history = ["I'm going to overdose"]
+    check = gate.check("ok, I called 988 and I'm safe now", history=history)
+    assert check.level == RiskLevel.ELEVATED and check.from_history
+    later = gate.check("can we talk about my exams?", history=[*history, "ok, I called 988 and I'm safe now"])
+    assert later.level == RiskLevel.ELEVATED
+
+
+def test_carried_crisis_fades_after_several_ordinary_messages(gate: SafetyGate) -> None:
+    history = ["I want to die", "yes", "whatever"]
+    assert gate.check("fine", history=history).level == RiskLevel.CRISIS  # third message after
+    history += ["I guess", "the weather is nice", "I went for a walk"]
+    assert gate.check("fine", history=history).level == RiskLevel.ELEVATED  # sixth
+    history += ["I made pasta"]
+    assert gate.check("fine", history=history).level == RiskLevel.NONE
+
+
+def test_means_statement_after_crisis_renews_the_crisis(gate: SafetyGate) -> None:
+    history = ["I want to die", "yes", "ok", "I have the pills right here"]
+    assert gate.check("whatever", history=[*history, "idk", "maybe"]).level == RiskLevel.CRISIS
+
+
+# --------------------------------------------------------------------------- protocol reply
+
+
+def test_protocol_reply_en_us(gate: SafetyGate) -> None:
+    check = gate.check("I want to kill myself")
+    reply = gate.protocol_reply(check)
+    assert "988" in reply and "741741" in reply
+    assert "call your local emergency services (911)" in reply
+    assert "safe" in reply and "?" in reply
+    assert "ending your life" in reply
+
+
+@pytest.mark.parametrize(("locale", "number"), [
+    ("en-GB", "116 123"), ("de-DE", "0800 111 0 111"), ("fr-FR", "3114"), ("en-AU", "13 11 14"),
+    ("en-CA", "9-8-8"), ("en-IN", "14416"), ("en_gb", "116 123"),
+])
+def test_locale_selects_its_resources(locale: str, number: str) -> None:
+    gate = SafetyGate(SafetySettings(locale=locale))
+    check = gate.check("i want to end my life")
+    assert check.protocol.startswith("crisis/")
+    reply = gate.protocol_reply(check)
+    assert number in reply
+    assert "call your local emergency services" in reply
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "de-AT", "xx", "en"])
+def test_unknown_locale_gets_international_help_and_emergency_services(locale: str) -> None:
+    gate = SafetyGate(SafetySettings(locale=locale))
+    check = gate.check("I want to kill myself")
+    assert check.protocol == "crisis/intl"
+    reply = gate.protocol_reply(check)
+    assert "please call your local emergency services now" in reply
+    assert "findahelpline.com" in reply
+    assert "988" not in reply
+
+
+def test_category_specific_resources_and_advice(gate: SafetyGate) -> None:
+    abuse = gate.protocol_reply(gate.check("my husband hits me"))
+    assert "1-800-799-7233" in abuse and "not your fault" in abuse
+    harm = gate.protocol_reply(gate.check("I'm going to kill my neighbour"))
+    assert "distance" in harm and "emergency services" in harm
+    od = gate.protocol_reply(gate.check("I took a bunch of pills"))
+    assert "1-800-222-1222" in od and "medical help" in od
+    assert "1-800-799-7233" not in gate.protocol_reply(gate.check("I want to die"))
+
+
+def test_follow_up_reply_differs_from_the_first(gate: SafetyGate) -> None:
+    first = gate.protocol_reply(gate.check("I want to die"))
+    again = gate.protocol_reply(gate.check("yes", history=["I want to die"]))
+    assert first != again and "988" in again
+
+
+def test_resources_file_overrides_and_extends(tmp_path: Path) -> None:
+    path = tmp_path / "help.toml"
+    path.write_text(
+        '[locales.en-US]\nemergency = "911 (test)"\n'
+        'crisis = [{ name = "Campus Line", contact = "call 555-0100" }]\n'
+        '[locales.pt-BR]\nlabel = "Brasil"\nemergency = "192"\n'
+        'crisis = [{ name = "CVV", contact = "call 188" }]\n',
+        encoding="utf-8",
+    )
+    us = SafetyGate(SafetySettings(locale="en-US", resources_file=path))
+    reply = us.protocol_reply(us.check("I want to kill myself"))
+    assert "Campus Line: call 555-0100" in reply and "911 (test)" in reply
+    assert "741741" not in reply  # lists replace
+    br = SafetyGate(SafetySettings(locale="pt-BR", resources_file=path))
+    check = br.check("I want to kill myself")
+    assert check.protocol == "crisis/pt-BR"
+    assert "CVV: call 188" in br.protocol_reply(check)
+
+
+def test_resources_file_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "help.json"
+    path.write_text(json.dumps({"default": {"crisis": [{"name": "Local Line", "contact": "call 123"}]}}))
+    gate = SafetyGate(SafetySettings(locale="zz-ZZ", resources_file=path))
+    assert "Local Line: call 123" in gate.protocol_reply(gate.check("kms"))
+
+
+def test_bad_resources_file_says_what_to_fix(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[locales.en-US]\ncrisis = []\n', encoding="utf-8")
+    with pytest.raises(HeartlineError, match="bad.toml"):
+        SafetyGate(SafetySettings(resources_file=path))
+    with pytest.raises(HeartlineError, match="cannot read"):
+        SafetyGate(SafetySettings(resources_file=tmp_path / "missing.toml"))
+
+
+def test_a_classifier_seam_adds_findings() -> None:
+    from heartline.safety import Finding
+
+    class Always:
+        def detect(self, text: str) -> list[Finding]:
+            return [Finding("model", "danger", RiskLevel.CRISIS, text, 0, len(text))]
+
+    base = SafetyGate()
+    gate = SafetyGate(detectors=[base.rules, Always()])
+    assert gate.check("hello").level == RiskLevel.CRISIS
+    assert base.check("hello").level == RiskLevel.NONE
