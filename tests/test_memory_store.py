@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
 
 from heartline.errors import HeartlineError
-from heartline.memory.store import SessionStore
+from heartline.memory.store import SessionStore, metadata, turns_table
 from heartline.schema import (
     EmotionEstimate,
     Media,
@@ -29,6 +30,7 @@ from heartline.schema import (
 )
 
 TESTS_DIR = Path(__file__).resolve().parent
+POSTGRES_URL = os.environ.get("HEARTLINE_TEST_POSTGRES_URL")
 
 
 def make_turn(
@@ -67,10 +69,29 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "nested" / "sessions.db"
 
 
-@pytest.fixture
-def store(db_path: Path) -> SessionStore:
-    with SessionStore(f"sqlite:///{db_path}") as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, db_path: Path) -> SessionStore:
+    """The store on SQLite, and on PostgreSQL when HEARTLINE_TEST_POSTGRES_URL names a database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{db_path}"
+    elif not POSTGRES_URL:
+        pytest.skip("set HEARTLINE_TEST_POSTGRES_URL=postgresql+psycopg://USER@HOST/DB to test on PostgreSQL")
+    else:
+        url = POSTGRES_URL
+        engine = create_engine(url)
+        metadata.drop_all(engine)
+        engine.dispose()
+    with SessionStore(url) as opened:
         yield opened
+
+
+def stored_rows(store: SessionStore) -> list[str]:
+    """The turns table as the database holds it, bypassing the store."""
+    engine = create_engine(store.url)
+    with engine.connect() as conn:
+        rows = [str(tuple(row)) for row in conn.execute(select(turns_table))]
+    engine.dispose()
+    return rows
 
 
 def test_turn_round_trips_exactly(store: SessionStore) -> None:
@@ -86,15 +107,14 @@ def test_turn_round_trips_exactly(store: SessionStore) -> None:
     assert info.updated_at >= info.created_at
 
 
-def test_raw_media_is_never_stored(store: SessionStore, db_path: Path) -> None:
+def test_raw_media_is_never_stored(store: SessionStore) -> None:
     sid = store.create_session()
     turn = make_turn(sid, 0)
     secret = b"RAW-AUDIO-BYTES-" * 64
     turn.observation.audio = Media(kind="audio", data=secret, samples=[0.25] * 100, sample_rate=16000)
     turn.observation.image = Media(kind="image", data=b"\x89PNG-RAW-IMAGE", mime="image/png")
     store.append_turn(turn)
-    with sqlite3.connect(db_path) as raw:
-        dumped = "\n".join(str(row) for row in raw.execute("SELECT * FROM turns"))
+    dumped = "\n".join(stored_rows(store))
     assert "RAW-AUDIO-BYTES" not in dumped and "PNG-RAW-IMAGE" not in dumped and "0.25" not in dumped
     stored = store.turns(sid)[0].observation
     assert stored.audio is not None and stored.audio.data is None and stored.audio.samples is None
@@ -132,14 +152,13 @@ def test_unknown_session_says_how_to_find_one(store: SessionStore, call: str) ->
     assert "heartline sessions list" in str(info.value)
 
 
-def test_appending_to_unknown_session_fails_and_stores_nothing(store: SessionStore, db_path: Path) -> None:
+def test_appending_to_unknown_session_fails_and_stores_nothing(store: SessionStore) -> None:
     with pytest.raises(HeartlineError, match="heartline sessions list"):
         store.append_turn(make_turn("missing", 0))
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT COUNT(*) FROM turns").fetchone() == (0,)
+    assert stored_rows(store) == []
 
 
-def test_export_is_json_ready_and_delete_removes_everything(store: SessionStore, db_path: Path) -> None:
+def test_export_is_json_ready_and_delete_removes_everything(store: SessionStore) -> None:
     sid = store.create_session()
     keep = store.create_session()
     for i in range(3):
@@ -152,8 +171,7 @@ def test_export_is_json_ready_and_delete_removes_everything(store: SessionStore,
     assert store.delete_session(sid) == 3
     assert not store.has_session(sid)
     assert [s.id for s in store.list_sessions()] == [keep]
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT COUNT(*) FROM turns").fetchone() == (1,)
+    assert len(stored_rows(store)) == 1
 
 
 def test_list_newest_first_with_limit(store: SessionStore) -> None:

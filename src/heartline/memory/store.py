@@ -36,7 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from heartline.errors import DataFormatError, HeartlineError
@@ -147,7 +147,13 @@ def _sqlite_begin(conn: Connection) -> None:
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:
+            raise HeartlineError(
+                f"the database driver for {parsed.drivername} is not installed ({exc})",
+                hint="for PostgreSQL: pip install 'heartline[postgres]' and use a postgresql+psycopg:// URL",
+            ) from exc
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         folder = Path(database).expanduser().parent
@@ -180,27 +186,42 @@ class SessionStore:
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
+        """Create missing tables. A second try covers another process creating them between
+        our check and our CREATE."""
         try:
             metadata.create_all(self._writer, checkfirst=True)
-        except (OperationalError, ProgrammingError):
-            # Another process created the tables between our check and our CREATE.
-            log.debug("schema creation raced with another process; checking again")
-            metadata.create_all(self._writer, checkfirst=True)
-        except SQLAlchemyError as exc:
-            raise HeartlineError(
-                f"cannot open the session store at {make_url(self.url).render_as_string()}: {exc}",
-                hint="check HEARTLINE_STORE_URL (or HEARTLINE_HOME) points to a writable place",
-            ) from exc
+        except SQLAlchemyError as first:
+            log.debug("creating the schema failed (%s); checking again", first)
+            try:
+                metadata.create_all(self._writer, checkfirst=True)
+            except SQLAlchemyError as exc:
+                raise HeartlineError(
+                    f"cannot open the session store at {make_url(self.url).render_as_string()}: {exc}",
+                    hint="check that HEARTLINE_STORE_URL (or HEARTLINE_HOME) names a reachable, writable database",
+                ) from exc
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
-            yield conn
+        """One transaction, committed durably on leaving the block."""
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise self._failure(exc) from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            yield conn
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: OperationalError) -> HeartlineError:
+        return HeartlineError(
+            f"the session store at {make_url(self.url).render_as_string()} failed: {exc.orig}",
+            hint="check free disk space, and that the database is reachable and not locked by another program",
+        )
 
     # ----------------------------------------------------------------------- sessions
 
