@@ -29,7 +29,9 @@ def read_text(path: Path) -> str:
         try:
             text = raw.decode("cp1252")
         except UnicodeDecodeError:
-            raise DataFormatError(path, f"byte {exc.start}", None, "not UTF-8 or Windows-1252 text") from exc
+            raise DataFormatError(
+                path, f"byte {exc.start}", None, "not UTF-8 or Windows-1252 text"
+            ) from exc
         log.warning("%s is not UTF-8; read it as Windows-1252", path)
         return text
 
@@ -46,7 +48,9 @@ def read_json_list(path: Path) -> list[Any]:
     """A JSON file whose top level must be a list of records."""
     data = read_json(path)
     if not isinstance(data, list):
-        raise DataFormatError(path, "top level", None, f"expected a list of records, found {type(data).__name__}")
+        raise DataFormatError(
+            path, "top level", None, f"expected a list of records, found {type(data).__name__}"
+        )
     return data
 
 
@@ -64,14 +68,18 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, obj
 
 
-def iter_csv(path: Path, required: tuple[str, ...], delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:
+def iter_csv(
+    path: Path, required: tuple[str, ...], delimiter: str = ","
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each CSV row, after checking that the header has `required`."""
     reader = csv.DictReader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)
     header = reader.fieldnames or []
     missing = [name for name in required if name not in header]
     if missing:
         raise DataFormatError(
-            path, "line 1 (header)", missing[0],
+            path,
+            "line 1 (header)",
+            missing[0],
             f"missing column(s) {missing}; found {header}",
         )
     for row in reader:
@@ -80,8 +88,14 @@ def iter_csv(path: Path, required: tuple[str, ...], delimiter: str = ",") -> Ite
         yield reader.line_num, row
 
 
-def require(record: Mapping[str, Any], field: str, kind: type | tuple[type, ...], path: Path, where: str,
-            prefix: str = "") -> Any:
+def require(
+    record: Mapping[str, Any],
+    field: str,
+    kind: type | tuple[type, ...],
+    path: Path,
+    where: str,
+    prefix: str = "",
+) -> Any:
     """`record[field]`, checked to exist and to be of `kind`."""
     name = f"{prefix}{field}"
     if not isinstance(record, Mapping):
@@ -90,8 +104,12 @@ def require(record: Mapping[str, Any], field: str, kind: type | tuple[type, ...]
         raise DataFormatError(path, where, name, "missing")
     value = record[field]
     if not isinstance(value, kind):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise DataFormatError(path, where, name, f"expected {expected}, found {type(value).__name__}")
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
+        raise DataFormatError(
+            path, where, name, f"expected {expected}, found {type(value).__name__}"
+        )
     return value
 
 
@@ -139,11 +157,15 @@ _SPLIT_SYNONYMS: tuple[frozenset[str], ...] = (
 _SPLIT_ORDER = ("train", "valid", "val", "dev", "test")
 
 
-def choose_splits(directory: Path, available: dict[str, Path], split: str | None) -> list[tuple[str, Path]]:
+def choose_splits(
+    directory: Path, available: dict[str, Path], split: str | None
+) -> list[tuple[str, Path]]:
     """The (split, file) pairs of a dataset directory to read: the one asked for (synonyms such as
     valid/val/dev accepted), or all of them in train, valid, test order when `split` is None."""
     if not available:
-        raise HeartlineError(f"no dataset files found in {directory}", hint="point to the dataset's folder or file")
+        raise HeartlineError(
+            f"no dataset files found in {directory}", hint="point to the dataset's folder or file"
+        )
     if split is None:
         rank = {name: i for i, name in enumerate(_SPLIT_ORDER)}
         return sorted(available.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))

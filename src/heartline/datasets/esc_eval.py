@@ -16,11 +16,19 @@ from heartline.datasets.records import RoleCard
 from heartline.errors import DataFormatError
 
 FIELDS: dict[str, str] = {
-    "age": "age", "gender": "gender", "occupation": "occupation", "problem": "problem",
-    "年龄": "age", "性别": "gender", "职业": "occupation", "问题": "problem",
+    "age": "age",
+    "gender": "gender",
+    "occupation": "occupation",
+    "problem": "problem",
+    "年龄": "age",
+    "性别": "gender",
+    "职业": "occupation",
+    "问题": "problem",
 }
 NOT_MENTIONED = {"not mentioned", "未提及", "unknown", "n/a", ""}
-_FIELD = re.compile(r"^\s*(Age|Gender|Occupation|Problem|年龄|性别|职业|问题)\s*[:：]", re.IGNORECASE | re.MULTILINE)
+_FIELD = re.compile(
+    r"^\s*(Age|Gender|Occupation|Problem|年龄|性别|职业|问题)\s*[:：]", re.IGNORECASE | re.MULTILINE
+)
 
 
 def parse_card_text(text: str) -> dict[str, str | None]:
@@ -28,7 +36,7 @@ def parse_card_text(text: str) -> dict[str, str | None]:
     marks = list(_FIELD.finditer(text))
     parsed: dict[str, str | None] = {}
     for mark, following in zip(marks, [*marks[1:], None]):
-        value = text[mark.end(): following.start() if following else len(text)].strip()
+        value = text[mark.end() : following.start() if following else len(text)].strip()
         parsed[FIELDS[mark.group(1).lower()]] = None if value.lower() in NOT_MENTIONED else value
     return parsed
 

@@ -92,21 +92,27 @@ def _utterance(turn: Any, path: Path, where: str, prefix: str, original: bool) -
     strategy = None
     if raw_strategy is not None:
         if not isinstance(raw_strategy, str):
-            raise DataFormatError(path, where, field, f"expected str, found {type(raw_strategy).__name__}")
+            raise DataFormatError(
+                path, where, field, f"expected str, found {type(raw_strategy).__name__}"
+            )
         strategy = _strategy(raw_strategy, path, where, field)
         if strategy != raw_strategy:
             meta["raw_strategy"] = raw_strategy
     return Utterance(speaker=speaker, text=text.strip(), strategy=strategy, meta=meta)
 
 
-def _dialogue(record: Any, path: Path, where: str, split: str, index: int, original: bool) -> Dialogue:
+def _dialogue(
+    record: Any, path: Path, where: str, split: str, index: int, original: bool
+) -> Dialogue:
     turns = require(record, "dialog", list, path, where)
     utterances = [
         _utterance(turn, path, where, f"dialog[{i}].", original) for i, turn in enumerate(turns)
     ]
     raw_emotion = record.get("emotion_type")
     if raw_emotion is not None and not isinstance(raw_emotion, str):
-        raise DataFormatError(path, where, "emotion_type", f"expected str, found {type(raw_emotion).__name__}")
+        raise DataFormatError(
+            path, where, "emotion_type", f"expected str, found {type(raw_emotion).__name__}"
+        )
     return Dialogue(
         id=f"esconv-{split}-{index:04d}",
         dataset="esconv",

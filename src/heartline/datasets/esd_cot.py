@@ -27,9 +27,19 @@ from heartline.labels import normalize_strategy
 from heartline.schema import Dialogue, Utterance
 
 STRATEGIES: tuple[str, ...] = (
-    "Question", "Restatement or Paraphrasing", "Reflection of Feelings", "Self-disclosure",
-    "Affirmation and Reassurance", "Providing Suggestions", "Information",
-    "Summarize", "Specify", "Take Responsibility", "Homework Assignments", "Immediacy", "Imagery",
+    "Question",
+    "Restatement or Paraphrasing",
+    "Reflection of Feelings",
+    "Self-disclosure",
+    "Affirmation and Reassurance",
+    "Providing Suggestions",
+    "Information",
+    "Summarize",
+    "Specify",
+    "Take Responsibility",
+    "Homework Assignments",
+    "Immediacy",
+    "Imagery",
 )
 """ESD-CoT's 13 strategies: ESConv's first seven and five of Hill's helping skills."""
 _BY_KEY = {s.lower(): s for s in STRATEGIES}
@@ -60,8 +70,15 @@ def read_esd_cot(path: str | Path, split: str | None = None) -> Iterator[Dialogu
             yield _from_cot(record, path, where, split)
 
 
-def _dialogue(sample_id: Any, split: str, history: list[Utterance], response: str,
-              raw_strategy: str | None, cot: dict[str, Any], path: Path) -> Dialogue:
+def _dialogue(
+    sample_id: Any,
+    split: str,
+    history: list[Utterance],
+    response: str,
+    raw_strategy: str | None,
+    cot: dict[str, Any],
+    path: Path,
+) -> Dialogue:
     strategy = normalize_strategy(raw_strategy, "esconv") if raw_strategy else None
     meta: dict[str, Any] = {"target": True}
     if raw_strategy and raw_strategy != strategy:
@@ -87,11 +104,23 @@ def _from_cot(record: Any, path: Path, where: str, split: str) -> Dialogue:
         speaker = require(turn, "speaker", str, path, where, prefix)
         if speaker not in ("seeker", "supporter"):
             raise DataFormatError(path, where, f"{prefix}speaker", f"unknown speaker {speaker!r}")
-        history.append(Utterance(speaker=speaker, text=require(turn, "content", str, path, where, prefix).strip()))
+        history.append(
+            Utterance(
+                speaker=speaker, text=require(turn, "content", str, path, where, prefix).strip()
+            )
+        )
     raw = require(original, "strategy", str, path, where, "original_data.")
     if esd_strategy(raw) is None:
-        raise DataFormatError(path, where, "original_data.strategy", f"unknown ESD-CoT strategy {raw!r}")
-    fields = ("emotion", "emotion_stimuli", "individual_appraisal", "recognized_strategy", "strategy_reason")
+        raise DataFormatError(
+            path, where, "original_data.strategy", f"unknown ESD-CoT strategy {raw!r}"
+        )
+    fields = (
+        "emotion",
+        "emotion_stimuli",
+        "individual_appraisal",
+        "recognized_strategy",
+        "strategy_reason",
+    )
     chain = {name: require(cot, name, str, path, where, "cot_data.") for name in fields}
     response = require(original, "response", str, path, where, "original_data.")
     return _dialogue(sample_id, split, history, response, esd_strategy(raw), chain, path)
@@ -103,7 +132,12 @@ def _from_instruction(record: dict[str, Any], path: Path, where: str, split: str
     for number, line in enumerate(require(record, "input", str, path, where).splitlines()):
         match = _TURN.match(line)
         if match is None:
-            raise DataFormatError(path, where, "input", f"line {number + 1} does not start with 'seeker:' or 'supporter:'")
+            raise DataFormatError(
+                path,
+                where,
+                "input",
+                f"line {number + 1} does not start with 'seeker:' or 'supporter:'",
+            )
         history.append(Utterance(speaker=match.group(1), text=match.group(2).strip()))
     output = require(record, "output", str, path, where)
     parts = _SECTIONS.split(output)

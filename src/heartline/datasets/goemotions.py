@@ -19,10 +19,34 @@ from heartline.labels import to_canonical_emotion
 from heartline.schema import Dialogue, Utterance
 
 LABELS: tuple[str, ...] = (
-    "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion",
-    "curiosity", "desire", "disappointment", "disapproval", "disgust", "embarrassment",
-    "excitement", "fear", "gratitude", "grief", "joy", "love", "nervousness", "optimism",
-    "pride", "realization", "relief", "remorse", "sadness", "surprise", "neutral",
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
 )
 """GoEmotions' label ids, in the order of the authors' emotions.txt."""
 
@@ -55,10 +79,17 @@ def read_goemotions(path: str | Path, split: str | None = None) -> Iterator[Dial
         fields = line.split("\t")
         where = f"line {number}"
         if len(fields) != 3:
-            raise DataFormatError(path, where, None, f"expected 3 tab-separated fields (text, label_ids, id), found {len(fields)}")
+            raise DataFormatError(
+                path,
+                where,
+                None,
+                f"expected 3 tab-separated fields (text, label_ids, id), found {len(fields)}",
+            )
         text, ids, comment_id = fields
         labels = _labels(ids, names, path, where)
-        emotions = list(dict.fromkeys(to_canonical_emotion(label, "goemotions") for label in labels))
+        emotions = list(
+            dict.fromkeys(to_canonical_emotion(label, "goemotions") for label in labels)
+        )
         primary = emotions[0] if len(emotions) == 1 else None
         utterance = Utterance(
             speaker="seeker",
@@ -81,9 +112,13 @@ def _labels(ids: str, names: tuple[str, ...], path: Path, where: str) -> list[st
     labels = []
     for part in ids.split(","):
         if not part.strip().isdigit() or int(part) >= len(names):
-            raise DataFormatError(path, where, "label_ids", f"{part!r} is not a label id 0-{len(names) - 1}")
+            raise DataFormatError(
+                path, where, "label_ids", f"{part!r} is not a label id 0-{len(names) - 1}"
+            )
         label = names[int(part)]
         if to_canonical_emotion(label, "goemotions") is None:
-            raise DataFormatError(path, where, "label_ids", f"label {label!r} has no canonical emotion")
+            raise DataFormatError(
+                path, where, "label_ids", f"label {label!r} has no canonical emotion"
+            )
         labels.append(label)
     return labels

@@ -65,7 +65,9 @@ class Leak:
         return self.overlap is None
 
 
-def find_leaks(splits: dict[str, Iterable[Dialogue]], min_overlap: float | None = None) -> list[Leak]:
+def find_leaks(
+    splits: dict[str, Iterable[Dialogue]], min_overlap: float | None = None
+) -> list[Leak]:
     """Dialogues of a split whose content also appears in an earlier split (in the order given).
 
     Whole-dialogue identity always counts; with `min_overlap` (0-1], so does a dialogue that
@@ -76,7 +78,11 @@ def find_leaks(splits: dict[str, Iterable[Dialogue]], min_overlap: float | None 
     by_utterance: dict[str, set[tuple[str, str]]] = {}
     leaks: list[Leak] = []
     for name, dialogues in splits.items():
-        prepared = [(d.id, texts) for d in dialogues if any(texts := [normalise_text(u.text) for u in d.utterances])]
+        prepared = [
+            (d.id, texts)
+            for d in dialogues
+            if any(texts := [normalise_text(u.text) for u in d.utterances])
+        ]
         for dialogue_id, texts in prepared:
             same = by_print.get(_hash(texts), [])
             leaks += [Leak(a, a_id, name, dialogue_id, len(texts)) for a, a_id in same]
@@ -91,8 +97,14 @@ def find_leaks(splits: dict[str, Iterable[Dialogue]], min_overlap: float | None 
     return leaks
 
 
-def _overlaps(name: str, dialogue_id: str, texts: list[str], index: dict[str, set[tuple[str, str]]],
-              identical: set[tuple[str, str]], min_overlap: float) -> list[Leak]:
+def _overlaps(
+    name: str,
+    dialogue_id: str,
+    texts: list[str],
+    index: dict[str, set[tuple[str, str]]],
+    identical: set[tuple[str, str]],
+    min_overlap: float,
+) -> list[Leak]:
     substantive = {t for t in texts if len(t) >= MIN_CHARS}
     if not substantive:
         return []
@@ -100,5 +112,52 @@ def _overlaps(name: str, dialogue_id: str, texts: list[str], index: dict[str, se
     return [
         Leak(a, a_id, name, dialogue_id, len(texts), round(count / len(substantive), 4))
         for (a, a_id), count in shared.items()
-        if count >= MIN_SHARED and count / len(substantive) >= min_overlap and (a, a_id) not in identical
+        if count >= MIN_SHARED
+        and count / len(substantive) >= min_overlap
+        and (a, a_id) not in identical
     ]
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """Leaks between two splits, counted by dialogue of the later split."""
+
+    split_a: str
+    split_b: str
+    leaked_dialogues: int
+    """Multi-utterance dialogues of b identical to one of a."""
+    partial_overlaps: int
+    """Dialogues of b partly copied from one of a (only with `min_overlap`)."""
+    duplicate_single_utterances: int
+    """One-utterance dialogues of b whose text occurs in a."""
+    examples: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.leaked_dialogues or self.partial_overlaps)
+
+
+def summarise(names: list[str], leaks: list[Leak], examples: int = 5) -> list[PairSummary]:
+    """One summary per pair of splits, in the order of `names`."""
+    summaries = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            pair = [leak for leak in leaks if (leak.split_a, leak.split_b) == (a, b)]
+            whole = [x for x in pair if x.identical and not x.single_utterance]
+            partial = [x for x in pair if not x.identical]
+            singles = [x for x in pair if x.identical and x.single_utterance]
+            shown = (whole + partial or singles)[:examples]
+            summaries.append(
+                PairSummary(
+                    split_a=a,
+                    split_b=b,
+                    leaked_dialogues=len({x.id_b for x in whole}),
+                    partial_overlaps=len({x.id_b for x in partial}),
+                    duplicate_single_utterances=len({x.id_b for x in singles}),
+                    examples=tuple(
+                        f"{x.id_a} = {x.id_b}" if x.identical else f"{x.id_a} ~ {x.id_b} ({x.overlap:.0%})"
+                        for x in shown
+                    ),
+                )
+            )
+    return summaries

@@ -21,8 +21,13 @@ def _labels_file(path: Path) -> Path:
     return path / LABELS_NAME if path.is_dir() else path
 
 
-def _samples(path: str | Path, dataset: str, kind: str, columns: tuple[str, ...],
-             meta_columns: tuple[str, ...]) -> Iterator[MediaSample]:
+def _samples(
+    path: str | Path,
+    dataset: str,
+    kind: str,
+    columns: tuple[str, ...],
+    meta_columns: tuple[str, ...],
+) -> Iterator[MediaSample]:
     labels = _labels_file(Path(path))
     root = labels.parent.resolve()
     for line, row in iter_csv(labels, columns):
@@ -38,8 +43,13 @@ def _samples(path: str | Path, dataset: str, kind: str, columns: tuple[str, ...]
         meta = {name: row[name].strip() for name in meta_columns if row.get(name) is not None}
         yield MediaSample(
             id=f"{dataset}-{Path(relative).with_suffix('').as_posix().replace('/', '-')}",
-            dataset=dataset, kind=kind, path=file, emotion=emotion, raw_emotion=raw,
-            split=meta.get("fer_usage"), meta=meta,
+            dataset=dataset,
+            kind=kind,
+            path=file,
+            emotion=emotion,
+            raw_emotion=raw,
+            split=meta.get("fer_usage"),
+            meta=meta,
         )
 
 

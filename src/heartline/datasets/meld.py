@@ -37,7 +37,9 @@ def read_meld(path: str | Path, split: str | None = None) -> Iterator[Dialogue]:
     split = split or path.stem.lower().removesuffix(SUFFIX)
     groups: dict[str, list[Utterance]] = {}
     for line, row in iter_csv(path, COLUMNS):
-        groups.setdefault(row["Dialogue_ID"].strip(), []).append(_utterance(row, path, f"line {line}"))
+        groups.setdefault(row["Dialogue_ID"].strip(), []).append(
+            _utterance(row, path, f"line {line}")
+        )
     for dialogue_id, utterances in groups.items():
         yield Dialogue(
             id=f"meld-{split}-{dialogue_id}",

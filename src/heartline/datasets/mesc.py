@@ -25,7 +25,12 @@ log = logging.getLogger(__name__)
 CSV_NAME = "MESC.csv"
 SPLIT_IDS_NAME = "split_dialogue_ids.json"
 CSV_COLUMNS = ("Utterance", "Speaker", "Emotion", "Strategy", "Dialogue_ID", "Utterance_ID")
-SPEAKERS: dict[str, Speaker] = {"client": "seeker", "user": "seeker", "therapist": "supporter", "sys": "supporter"}
+SPEAKERS: dict[str, Speaker] = {
+    "client": "seeker",
+    "user": "seeker",
+    "therapist": "supporter",
+    "sys": "supporter",
+}
 NO_STRATEGY = "undefined"
 """MESC.csv's strategy on client turns."""
 
@@ -39,7 +44,7 @@ def split_cues(text: str) -> tuple[str, str | None]:
     match = CUE_START.search(text)
     if match is None:
         return text.strip(), None
-    return text[: match.start()].strip(), text[match.end():].strip()
+    return text[: match.start()].strip(), text[match.end() :].strip()
 
 
 def split_files(directory: Path) -> dict[str, Path]:
@@ -51,7 +56,9 @@ def split_files(directory: Path) -> dict[str, Path]:
             return {"all": directory / CSV_NAME}
         ids = read_json(ids_file)
         if not isinstance(ids, dict):
-            raise DataFormatError(ids_file, "top level", None, "expected an object of split -> dialogue ids")
+            raise DataFormatError(
+                ids_file, "top level", None, "expected an object of split -> dialogue ids"
+            )
         return {name: directory / CSV_NAME for name in ids}
     return {p.stem.lower(): p for p in directory.glob("*.json") if p.name != SPLIT_IDS_NAME}
 
@@ -104,9 +111,13 @@ def _split_ids(csv_path: Path, split: str | None) -> set[str] | None:
     table = read_json(ids_file)
     if not isinstance(table, dict) or split not in table:
         available = ", ".join(table) if isinstance(table, dict) else "none"
-        raise HeartlineError(f"no split '{split}' in {ids_file}", hint=f"available splits: {available}")
+        raise HeartlineError(
+            f"no split '{split}' in {ids_file}", hint=f"available splits: {available}"
+        )
     if not isinstance(table[split], list):
-        raise DataFormatError(ids_file, f"split '{split}'", split, "expected a list of dialogue ids")
+        raise DataFormatError(
+            ids_file, f"split '{split}'", split, "expected a list of dialogue ids"
+        )
     return {str(i) for i in table[split]}
 
 
@@ -116,7 +127,9 @@ def _read_csv(path: Path, split: str | None) -> Iterator[Dialogue]:
     for line, row in iter_csv(path, CSV_COLUMNS):
         groups.setdefault(row["Dialogue_ID"].strip(), []).append((line, row))
     if wanted is not None and wanted - groups.keys():
-        log.warning("%d dialogue ids of split '%s' are not in %s", len(wanted - groups.keys()), split, path)
+        log.warning(
+            "%d dialogue ids of split '%s' are not in %s", len(wanted - groups.keys()), split, path
+        )
     for dialogue_id, rows in groups.items():
         if wanted is not None and dialogue_id not in wanted:
             continue
@@ -157,14 +170,21 @@ def _read_json(path: Path, split: str) -> Iterator[Dialogue]:
             raw_strategy = turn.get("strategy")
             if raw_strategy is not None and not isinstance(raw_strategy, str):
                 raise DataFormatError(path, where, f"{prefix}strategy", "expected str")
-            utterances.append(Utterance(
-                speaker=_speaker(require(turn, "speaker", str, path, where, prefix), path, where, f"{prefix}speaker"),
-                text=text,
-                cues=cues,
-                emotion=_emotion(raw_emotion, path, where, f"{prefix}emotion"),
-                raw_emotion=raw_emotion.strip(),
-                strategy=_strategy(raw_strategy, path, where, f"{prefix}strategy"),
-            ))
+            utterances.append(
+                Utterance(
+                    speaker=_speaker(
+                        require(turn, "speaker", str, path, where, prefix),
+                        path,
+                        where,
+                        f"{prefix}speaker",
+                    ),
+                    text=text,
+                    cues=cues,
+                    emotion=_emotion(raw_emotion, path, where, f"{prefix}emotion"),
+                    raw_emotion=raw_emotion.strip(),
+                    strategy=_strategy(raw_strategy, path, where, f"{prefix}strategy"),
+                )
+            )
         yield Dialogue(
             id=f"mesc-{split}-{index:04d}",
             dataset="mesc",
@@ -175,4 +195,3 @@ def _read_json(path: Path, split: str) -> Iterator[Dialogue]:
             situation=record.get("situation"),
             meta={"source": path.name},
         )
-

@@ -35,14 +35,36 @@ class Format:
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("esconv", esconv.read_esconv, Dialogue, "ESConv: train.txt (JSON lines) or ESConv.json layout"),
-        Format("mesc", mesc.read_mesc, Dialogue, "MESC: MESC.csv + split_dialogue_ids.json, or val.json"),
+        Format(
+            "esconv",
+            esconv.read_esconv,
+            Dialogue,
+            "ESConv: train.txt (JSON lines) or ESConv.json layout",
+        ),
+        Format(
+            "mesc",
+            mesc.read_mesc,
+            Dialogue,
+            "MESC: MESC.csv + split_dialogue_ids.json, or val.json",
+        ),
         Format("meld", meld.read_meld, Dialogue, "MELD: *_sent_emo.csv"),
         Format("goemotions", goemotions.read_goemotions, Dialogue, "GoEmotions: *.tsv"),
         Format("esd-cot", read_esd_cot, Dialogue, "ESD-CoT: val.json or train_em_sr_re.json"),
-        Format("esc-eval", lambda p, _s: esc_eval.read_role_cards(p), RoleCard, "ESC-Eval role cards"),
-        Format("ravdess", lambda p, _s: media.read_ravdess(p), MediaSample, "RAVDESS: labels.csv + clips"),
-        Format("fer2013", lambda p, _s: media.read_fer2013(p), MediaSample, "FER2013: labels.csv + images"),
+        Format(
+            "esc-eval", lambda p, _s: esc_eval.read_role_cards(p), RoleCard, "ESC-Eval role cards"
+        ),
+        Format(
+            "ravdess",
+            lambda p, _s: media.read_ravdess(p),
+            MediaSample,
+            "RAVDESS: labels.csv + clips",
+        ),
+        Format(
+            "fer2013",
+            lambda p, _s: media.read_fer2013(p),
+            MediaSample,
+            "FER2013: labels.csv + images",
+        ),
     )
 }
 
@@ -73,7 +95,9 @@ def parse_spec(spec: str, format: str | None = None, split: str | None = None) -
     if format is None:
         format = detect_format(path)
     elif format.lower() not in FORMATS:
-        raise HeartlineError(f"unknown dataset format '{format}'", hint=f"use one of: {', '.join(FORMATS)}")
+        raise HeartlineError(
+            f"unknown dataset format '{format}'", hint=f"use one of: {', '.join(FORMATS)}"
+        )
     return Spec(format.lower(), path, split)
 
 
@@ -87,14 +111,17 @@ def read_spec(spec: Spec) -> list[DatasetRecord]:
     return list(FORMATS[spec.format].read(spec.path, spec.split))
 
 
-def load_dialogues(spec: str, format: str | None = None, split: str | None = None) -> list[Dialogue]:
+def load_dialogues(
+    spec: str, format: str | None = None, split: str | None = None
+) -> list[Dialogue]:
     """The dialogues of a spec; an error when the format holds no dialogues."""
     parsed = parse_spec(spec, format, split)
     fmt = FORMATS[parsed.format]
     if fmt.yields is not Dialogue:
         raise HeartlineError(
             f"{parsed.format} holds {fmt.yields.__name__} records, not dialogues",
-            hint="use a dialogue dataset: " + ", ".join(n for n, f in FORMATS.items() if f.yields is Dialogue),
+            hint="use a dialogue dataset: "
+            + ", ".join(n for n, f in FORMATS.items() if f.yields is Dialogue),
         )
     return list(fmt.read(parsed.path, parsed.split))
 

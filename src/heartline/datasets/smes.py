@@ -38,12 +38,14 @@ class SmesSample(Record):
         for u in self.context:
             cue = f" ({u.cues})" if u.cues else ""
             lines.append(f"{u.speaker}: {u.text}{cue}")
-        output = "\n".join([
-            f"User emotion: {self.user_emotion or 'unknown'}",
-            f"Strategy: {self.strategy or 'unknown'}",
-            f"System emotion: {self.system_emotion or 'unknown'}",
-            f"Response: {self.response}",
-        ])
+        output = "\n".join(
+            [
+                f"User emotion: {self.user_emotion or 'unknown'}",
+                f"Strategy: {self.strategy or 'unknown'}",
+                f"System emotion: {self.system_emotion or 'unknown'}",
+                f"Response: {self.response}",
+            ]
+        )
         return {"instruction": INSTRUCTION, "input": "\n".join(lines), "output": output}
 
 
@@ -60,17 +62,19 @@ def to_smes_samples(dialogue: Dialogue, max_context: int | None = None) -> list[
         if max_context is not None:
             context = context[-max_context:]
         last_seeker = _last_seeker(context)
-        samples.append(SmesSample(
-            id=f"{dialogue.id}#{index}",
-            context=context,
-            user_emotion=(last_seeker.emotion if last_seeker else None) or dialogue.emotion,
-            strategy=utterance.strategy,
-            system_emotion=utterance.emotion,
-            response=utterance.text,
-            taxonomy=dialogue.taxonomy,
-            user_cues=last_seeker.cues if last_seeker else None,
-            meta={"dataset": dialogue.dataset, "split": dialogue.split or ""},
-        ))
+        samples.append(
+            SmesSample(
+                id=f"{dialogue.id}#{index}",
+                context=context,
+                user_emotion=(last_seeker.emotion if last_seeker else None) or dialogue.emotion,
+                strategy=utterance.strategy,
+                system_emotion=utterance.emotion,
+                response=utterance.text,
+                taxonomy=dialogue.taxonomy,
+                user_cues=last_seeker.cues if last_seeker else None,
+                meta={"dataset": dialogue.dataset, "split": dialogue.split or ""},
+            )
+        )
     return samples
 
 

@@ -39,17 +39,27 @@ def dialogue_stats(dialogues: Sequence[Dialogue]) -> DatasetStats:
         "utterances": len(utterances),
         "seeker turns": len(utterances) - len(supporter),
         "supporter turns": len(supporter),
-        "avg utterances per dialogue": round(len(utterances) / len(dialogues), 2) if dialogues else 0,
+        "avg utterances per dialogue": round(len(utterances) / len(dialogues), 2)
+        if dialogues
+        else 0,
         "utterances with cues": sum(u.cues is not None for u in utterances),
     }
     distributions = {
         "strategy (supporter turns)": _dist([u.strategy for u in supporter]),
-        "raw strategy (where respelled)": _dist([u.meta["raw_strategy"] for u in supporter if u.meta.get("raw_strategy")]),
-        "utterance emotion (canonical)": _dist([u.emotion for u in utterances if u.raw_emotion is not None]),
+        "raw strategy (where respelled)": _dist(
+            [u.meta["raw_strategy"] for u in supporter if u.meta.get("raw_strategy")]
+        ),
+        "utterance emotion (canonical)": _dist(
+            [u.emotion for u in utterances if u.raw_emotion is not None]
+        ),
         # GoEmotions rows whose labels map to different canonical emotions count as (none).
         "utterance emotion (raw)": _dist([label for u in utterances for label in _raw_labels(u)]),
-        "dialogue emotion (canonical)": _dist([d.emotion for d in dialogues if d.raw_emotion is not None]),
-        "dialogue emotion (raw)": _dist([d.raw_emotion for d in dialogues if d.raw_emotion is not None]),
+        "dialogue emotion (canonical)": _dist(
+            [d.emotion for d in dialogues if d.raw_emotion is not None]
+        ),
+        "dialogue emotion (raw)": _dist(
+            [d.raw_emotion for d in dialogues if d.raw_emotion is not None]
+        ),
         "split": _dist([d.split for d in dialogues]),
     }
     return DatasetStats(counts=counts, distributions={k: v for k, v in distributions.items() if v})
