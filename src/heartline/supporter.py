@@ -1,0 +1,204 @@
+"""The turn pipeline: Observation -> Perception -> SafetyCheck -> Plan -> Reply -> stored Turn.
+
+`Supporter` wires the stages together and owns no model logic. Every failure past the
+safety gate degrades to a safe fallback, so the conversation always goes on; every completed
+turn is stored before `respond` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from heartline.config import Settings
+from heartline.errors import BackendError, HeartlineError
+from heartline.llm.base import GenerationParams, LLMBackend, TokenCallback
+from heartline.llm.output import clean_reply, fallback_reply, is_garbled
+from heartline.llm.prompts import guidance_note, reply_messages, user_message
+from heartline.memory.history import bounded_history, utterances_from_turns
+from heartline.memory.store import SessionStore
+from heartline.perception import Perceiver
+from heartline.planning.base import Planner
+from heartline.planning.llm import parse_plan_json
+from heartline.safety import SafetyGate
+from heartline.schema import (
+    Observation, Perception, Plan, PlanContext, Reply, SafetyCheck, Turn, Utterance,
+)
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, object], None]
+"""Receives (stage name, its record) as each stage completes: 'perception', 'safety', 'plan'."""
+
+MAX_PROMPT_MESSAGE_TOKENS = 600
+"""A single message longer than this is shortened in the prompt (the stored turn keeps it whole)."""
+
+
+class Supporter:
+    """Answers one observation at a time, remembering each session in its store."""
+
+    def __init__(
+        self,
+        *,
+        backend: LLMBackend,
+        perceiver: Perceiver,
+        safety: SafetyGate,
+        planner: Planner,
+        store: SessionStore,
+        settings: Settings | None = None,
+    ) -> None:
+        self.backend = backend
+        self.perceiver = perceiver
+        self.safety = safety
+        self.planner = planner
+        self.store = store
+        self.settings = settings or Settings()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Supporter:
+        """Build the default pipeline described by `settings` (fetching models on first use)."""
+        from heartline.components import build_supporter
+
+        return build_supporter(settings or Settings())
+
+    # ------------------------------------------------------------------ the turn
+
+    def respond(
+        self,
+        observation: Observation,
+        on_token: TokenCallback | None = None,
+        on_stage: StageCallback | None = None,
+    ) -> Turn:
+        """Run one turn and store it. Raises HeartlineError only when there is nothing to answer."""
+        session_id = observation.session_id
+        self.store.create_session(session_id, exist_ok=True)
+        past = self.store.turns(session_id)
+        history = utterances_from_turns(past)
+        seconds: dict[str, float] = {}
+        notify = on_stage or (lambda stage, record: None)
+
+        with _timed(seconds, "perception"):
+            perception = self.perceiver.perceive(observation, history)
+        if not perception.transcript.strip():
+            raise HeartlineError(
+                "Nothing to respond to: the message is empty" + _warnings_suffix(perception),
+                hint="type a message, or give an audio file with speech in it",
+            )
+        notify("perception", perception)
+
+        with _timed(seconds, "safety"):
+            safety = self.safety.check(perception.transcript, history=[t.perception.transcript for t in past[-6:]])
+        notify("safety", safety)
+
+        plan: Plan | None = None
+        note: str | None = None
+        if safety.is_crisis:
+            reply = self._protocol_reply(safety, on_token)
+        else:
+            with _timed(seconds, "plan"):
+                plan = self._plan(history, perception)
+            notify("plan", plan)
+            note = guidance_note(plan, perception, self.safety.guidance(safety))
+            with _timed(seconds, "reply"):
+                reply = self._generate(past, perception, plan, note, on_token)
+
+        turn = Turn(
+            session_id=session_id,
+            index=len(past),
+            observation=observation,
+            perception=perception,
+            safety=safety,
+            plan=plan,
+            guidance=note,
+            reply=reply,
+            stage_seconds=seconds,
+        )
+        with _timed(seconds, "store"):
+            self.store.append_turn(turn)
+        return turn
+
+    # ------------------------------------------------------------------ stages
+
+    def _protocol_reply(self, safety: SafetyCheck, on_token: TokenCallback | None) -> Reply:
+        """The crisis protocol, verbatim: no model ever writes or edits it."""
+        text = self.safety.protocol_reply(safety)
+        if on_token:
+            on_token(text)
+        return Reply(text=text, backend="safety-protocol", model=safety.protocol or "crisis")
+
+    def _plan(self, history: list[Utterance], perception: Perception) -> Plan:
+        current = Utterance(speaker="seeker", text=perception.transcript, emotion=perception.user_emotion)
+        context = PlanContext(utterances=[*history, current], perception=perception,
+                              taxonomy=self.settings.planner.taxonomy)
+        try:
+            return self.planner.plan(context)
+        except Exception:  # a broken planner must not end the conversation
+            log.exception("planner failed; using the fallback plan")
+            return parse_plan_json("", context)
+
+    def _generate(
+        self,
+        past: list[Turn],
+        perception: Perception,
+        plan: Plan,
+        note: str,
+        on_token: TokenCallback | None,
+    ) -> Reply:
+        backend = self.backend
+        llm = self.settings.llm
+        transcript = _shorten(perception.transcript, MAX_PROMPT_MESSAGE_TOKENS, backend.count_tokens)
+        current = user_message(transcript, note)
+        fixed = backend.count_tokens(reply_messages([], current)[0]["content"] + current["content"])
+        budget = backend.n_ctx - fixed - max(llm.max_tokens, self.settings.memory.reply_reserve_tokens)
+        window = bounded_history(
+            past, budget_tokens=max(budget, 0), count_tokens=backend.count_tokens,
+            max_turns=self.settings.memory.max_history_turns,
+            render_user=lambda turn: render_user_message(turn, backend.count_tokens),
+        )
+        messages = reply_messages(window.messages, current, window.summary)
+        params = GenerationParams(max_tokens=llm.max_tokens, temperature=llm.temperature, top_p=llm.top_p,
+                                  seed=llm.seed, timeout_s=llm.timeout_s)
+        try:
+            generation = backend.generate(messages, params, on_token=on_token)
+        except BackendError as exc:
+            log.warning("reply backend failed, using the fallback reply: %s", exc)
+            return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
+                         fallback=True, error=str(exc))
+        text = clean_reply(generation.text)
+        if is_garbled(text):
+            return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
+                         timings=generation.timings, fallback=True,
+                         error=f"unusable model output: {generation.text[:80]!r}")
+        return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings)
+
+
+def render_user_message(turn: Turn, count_tokens: Callable[[str], int]) -> str:
+    """A past turn's user message exactly as it was sent, so the prompt prefix stays cacheable."""
+    transcript = _shorten(turn.perception.transcript, MAX_PROMPT_MESSAGE_TOKENS, count_tokens)
+    return user_message(transcript, turn.guidance)["content"] if turn.guidance else transcript
+
+
+def _shorten(text: str, max_tokens: int, count_tokens: Callable[[str], int]) -> str:
+    if count_tokens(text) <= max_tokens:
+        return text
+    keep = max(1, len(text) * max_tokens // count_tokens(text))
+    head, tail = text[: keep // 2], text[-keep // 2 :]
+    return f"{head} … {tail}"
+
+
+def _warnings_suffix(perception: Perception) -> str:
+    return f" ({'; '.join(perception.warnings)})" if perception.warnings else ""
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] = round(time.perf_counter() - start, 4)
+
+
+__all__ = ["StageCallback", "Supporter", "render_user_message"]
