@@ -68,3 +68,11 @@ def test_unknown_session_is_an_error_with_a_hint(stored: tuple[SessionStore, str
     result = runner.invoke(app, ["sessions", "show", "nope"])
     assert isinstance(result.exception, HeartlineError)
     assert "heartline sessions list" in str(result.exception)
+
+
+def test_show_cuts_long_texts_and_points_to_export(stored: tuple[SessionStore, str]) -> None:
+    store, sid = stored
+    store.append_turn(make_turn(sid, 2, text="long " * 2_000 + "TAIL-MARK"))
+    result = runner.invoke(app, ["sessions", "show", sid])
+    assert result.exit_code == 0, result.output
+    assert "TAIL-MARK" not in result.output and f"heartline sessions export {sid}" in result.output

@@ -25,6 +25,8 @@ app.add_typer(sessions_app, name="sessions")
 
 console = Console()
 RISK_STYLES = {RiskLevel.NONE: "", RiskLevel.ELEVATED: "yellow", RiskLevel.CRISIS: "bold red"}
+SHOW_CHARS = 1000
+"""Longer texts are cut in `show`; `export` has them whole."""
 
 
 def _store() -> SessionStore:
@@ -35,8 +37,12 @@ def _time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= SHOW_CHARS else text[: SHOW_CHARS - 1] + "…"
+
+
 @sessions_app.command("list")
-def list_sessions(limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many, newest first.")) -> None:
+def list_sessions(limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many, newest first.")) -> None:
     """The stored conversations, most recently updated first."""
     with _store() as store:
         sessions = store.list_sessions(limit)
@@ -76,10 +82,12 @@ def show(session_id: str = typer.Argument(..., help="Session id (see `heartline 
             plan.strategy if plan else "–",
             plan.system_emotion if plan else "–",
             f"[{RISK_STYLES[level]}]{level.value}[/]" if RISK_STYLES[level] else level.value,
-            turn.perception.transcript,
-            turn.reply.text,
+            _clip(turn.perception.transcript),
+            _clip(turn.reply.text),
         )
     console.print(table)
+    if any(len(t.perception.transcript) > SHOW_CHARS or len(t.reply.text) > SHOW_CHARS for t in turns):
+        console.print(f"Long texts are cut; `heartline sessions export {session_id}` has them whole.")
 
 
 @sessions_app.command("export")
