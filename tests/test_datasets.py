@@ -165,6 +165,19 @@ def test_esconv_unknown_speaker_in_original_layout(tmp_path: Path) -> None:
         list(read_esconv(path))
 
 
+def test_esconv_wrong_types_are_named(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(ESCONV_LINE))
+    bad["dialog"][1]["strategy"] = 3
+    with pytest.raises(
+        DataFormatError, match=r"line 1, field 'dialog\[1\]\.strategy': expected str, found int"
+    ):
+        list(read_esconv(write_jsonl(tmp_path / "train.txt", [bad])))
+    with pytest.raises(
+        DataFormatError, match=r"ESConv\.json, top level: expected a list of records"
+    ):
+        list(read_esconv(write_json(tmp_path / "ESConv.json", {"dialog": []})))
+
+
 # --------------------------------------------------------------------------- MESC
 
 MESC_HEADER = (

@@ -113,6 +113,20 @@ def require(
     return value
 
 
+def optional(
+    record: Mapping[str, Any],
+    field: str,
+    kind: type,
+    path: Path,
+    where: str,
+    prefix: str = "",
+) -> Any:
+    """`record[field]` checked to be of `kind`, or None when absent or null."""
+    if record.get(field) is None:
+        return None
+    return require(record, field, kind, path, where, prefix)
+
+
 # Mojibake: UTF-8 bytes that were decoded as Windows-1252 ("â€™" for "’", "Ã©" for "é"), and
 # Windows-1252 bytes decoded as Latin-1 (C1 control characters such as "\x92" for "’").
 _CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from heartline.datasets._io import choose_splits, iter_jsonl, read_json_list, require
+from heartline.datasets._io import choose_splits, iter_jsonl, optional, read_json_list, require
 from heartline.errors import DataFormatError
 from heartline.labels import normalize_strategy, to_canonical_emotion
 from heartline.schema import Dialogue, Speaker, Utterance
@@ -82,19 +82,14 @@ def _utterance(turn: Any, path: Path, where: str, prefix: str, original: bool) -
     if original:
         text = require(turn, "content", str, path, where, prefix)
         annotation = require(turn, "annotation", dict, path, where, prefix)
-        raw_strategy = annotation.get("strategy")
-        field = f"{prefix}annotation.strategy"
+        raw_strategy = optional(annotation, "strategy", str, path, where, f"{prefix}annotation.")
         meta.update({k: v for k, v in annotation.items() if k != "strategy"})
     else:
         text = require(turn, "text", str, path, where, prefix)
-        raw_strategy = turn.get("strategy")
-        field = f"{prefix}strategy"
+        raw_strategy = optional(turn, "strategy", str, path, where, prefix)
     strategy = None
     if raw_strategy is not None:
-        if not isinstance(raw_strategy, str):
-            raise DataFormatError(
-                path, where, field, f"expected str, found {type(raw_strategy).__name__}"
-            )
+        field = f"{prefix}annotation.strategy" if original else f"{prefix}strategy"
         strategy = _strategy(raw_strategy, path, where, field)
         if strategy != raw_strategy:
             meta["raw_strategy"] = raw_strategy
@@ -108,11 +103,7 @@ def _dialogue(
     utterances = [
         _utterance(turn, path, where, f"dialog[{i}].", original) for i, turn in enumerate(turns)
     ]
-    raw_emotion = record.get("emotion_type")
-    if raw_emotion is not None and not isinstance(raw_emotion, str):
-        raise DataFormatError(
-            path, where, "emotion_type", f"expected str, found {type(raw_emotion).__name__}"
-        )
+    raw_emotion = optional(record, "emotion_type", str, path, where)
     return Dialogue(
         id=f"esconv-{split}-{index:04d}",
         dataset="esconv",
@@ -121,7 +112,7 @@ def _dialogue(
         utterances=utterances,
         emotion=to_canonical_emotion(raw_emotion, "esconv") if raw_emotion else None,
         raw_emotion=raw_emotion,
-        problem=record.get("problem_type"),
-        situation=record.get("situation"),
+        problem=optional(record, "problem_type", str, path, where),
+        situation=optional(record, "situation", str, path, where),
         meta={k: v for k, v in record.items() if k not in _TOP_LEVEL} | {"source": path.name},
     )

@@ -155,7 +155,9 @@ def summarise(names: list[str], leaks: list[Leak], examples: int = 5) -> list[Pa
                     partial_overlaps=len({x.id_b for x in partial}),
                     duplicate_single_utterances=len({x.id_b for x in singles}),
                     examples=tuple(
-                        f"{x.id_a} = {x.id_b}" if x.identical else f"{x.id_a} ~ {x.id_b} ({x.overlap:.0%})"
+                        f"{x.id_a} = {x.id_b}"
+                        if x.identical
+                        else f"{x.id_a} ~ {x.id_b} ({x.overlap:.0%})"
                         for x in shown
                     ),
                 )

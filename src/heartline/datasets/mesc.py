@@ -15,7 +15,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from heartline.datasets._io import choose_splits, iter_csv, read_json, read_json_list, require
+from heartline.datasets._io import (
+    choose_splits,
+    iter_csv,
+    optional,
+    read_json,
+    read_json_list,
+    require,
+)
 from heartline.errors import DataFormatError, HeartlineError
 from heartline.labels import normalize_strategy, to_canonical_emotion
 from heartline.schema import Dialogue, Speaker, Utterance
@@ -167,9 +174,7 @@ def _read_json(path: Path, split: str) -> Iterator[Dialogue]:
             prefix = f"dialog[{i}]."
             raw_emotion = require(turn, "emotion", str, path, where, prefix)
             text, cues = split_cues(require(turn, "text", str, path, where, prefix))
-            raw_strategy = turn.get("strategy")
-            if raw_strategy is not None and not isinstance(raw_strategy, str):
-                raise DataFormatError(path, where, f"{prefix}strategy", "expected str")
+            raw_strategy = optional(turn, "strategy", str, path, where, prefix)
             utterances.append(
                 Utterance(
                     speaker=_speaker(
@@ -191,7 +196,7 @@ def _read_json(path: Path, split: str) -> Iterator[Dialogue]:
             split=split,
             taxonomy="mesc",
             utterances=utterances,
-            problem=record.get("problem_type"),
-            situation=record.get("situation"),
+            problem=optional(record, "problem_type", str, path, where),
+            situation=optional(record, "situation", str, path, where),
             meta={"source": path.name},
         )
