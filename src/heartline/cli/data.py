@@ -23,8 +23,8 @@ app.add_typer(data_app, name="data")
 console = Console()
 
 
-def _stats_tables(title: str, stats: DatasetStats) -> list[Table]:
-    counts = Table(title=title, title_justify="left")
+def _stats_tables(stats: DatasetStats) -> list[Table]:
+    counts = Table()
     counts.add_column("count", style="bold")
     counts.add_column("value", justify="right")
     for name, value in stats.counts.items():
@@ -62,7 +62,8 @@ def stats(
             json.dumps({"spec": str(spec), **result.model_dump()}, ensure_ascii=False, indent=2)
         )
         return
-    for table in _stats_tables(str(spec), result):
+    console.rule(str(spec))
+    for table in _stats_tables(result):
         console.print(table)
 
 

@@ -8,10 +8,10 @@ Two layouts:
   the quoted strategy name in the reason, when there is one.
 
 The response becomes the last utterance (a supporter turn with `meta['target'] = True`); the
-chain of thought is in `Dialogue.meta['cot']`. ESD-CoT's 13 strategies extend ESConv's with five
-helping skills: the ESConv ones are set as the canonical `strategy`, the others only in
-`meta['raw_strategy']` (set whenever it differs from the canonical
-`strategy`). Ids are `esdcot-<id>`.
+chain of thought is in `Dialogue.meta['cot']`. ESD-CoT's 13 strategies are seven of ESConv's
+and six helping skills: the ESConv ones become the canonical `strategy`; `meta['raw_strategy']`
+keeps ESD-CoT's name whenever it differs (all six helping skills have no ESConv counterpart).
+Ids are `esdcot-<id>`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ STRATEGIES: tuple[str, ...] = (
     "Immediacy",
     "Imagery",
 )
-"""ESD-CoT's 13 strategies: ESConv's first seven and five of Hill's helping skills."""
+"""ESD-CoT's 13 strategies: seven of ESConv's and six helping skills."""
 _BY_KEY = {s.lower(): s for s in STRATEGIES}
 _SECTIONS = re.compile(r"^(Emotion|Strategy Reason|Response):\n", re.MULTILINE)
 _QUOTED = re.compile(r"\"([^\"]+)\"")
