@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -172,7 +174,7 @@ class CachedEmbedder:
     """An `Embedder` that remembers what it computed: in memory, and on disk under `cache_dir`.
 
     On disk the cache is append-only npz shards (no pickle); each flush writes one new shard,
-    so an interrupted run keeps what it finished. Without `cache_dir` it is a bounded
+    so an interrupted run keeps what it finished and several processes may fill one cache. Without `cache_dir` it is a bounded
     in-memory memo, so that the pipeline embeds a message once for all the heads that use it.
     """
 
@@ -236,8 +238,7 @@ class CachedEmbedder:
         if not self._pending or not self.cache_dir:
             return
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        index = len(list(self.cache_dir.glob("shard-*.npz")))
-        path = self.cache_dir / f"shard-{index:05d}.npz"
+        path = self.cache_dir / f"shard-{time.time_ns()}-{os.getpid()}.npz"  # unique across processes
         keys = np.array(list(self._pending), dtype="S16")
         np.savez(path, keys=keys, vectors=np.stack(list(self._pending.values())))
         self._pending.clear()
