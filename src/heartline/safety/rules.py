@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 CATEGORIES: tuple[str, ...] = ("suicide", "self_harm", "overdose", "harm_to_others", "abuse", "danger")
 """Risk categories, most urgent first (the order protocol replies acknowledge them in)."""
 
-_MACRO = re.compile(r"\{([A-Z][A-Z_]*)\}")
+_MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _LOWER = {RiskLevel.CRISIS: RiskLevel.ELEVATED, RiskLevel.ELEVATED: RiskLevel.NONE}
 _SENTENCE_BREAK = re.compile(r"[.!?\n]")
 
