@@ -28,6 +28,8 @@ _TOKEN = re.compile(r"[a-z0-9@$!|]+")
 _SPACED = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_*]{1,2}[a-z](?![a-z0-9])){2,}")
 """Three or more single letters separated by one space, dot, dash, underscore or star."""
 _RUNS = re.compile(r"([a-z])\1{2,}")
+_GAPS = re.compile(r"[^a-z0-9]{4,}")
+"""Long runs of spaces and punctuation, cut to three characters (keeps matching linear)."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ def normalise(text: str, confusables: dict[str, str] | None = None) -> list[Norm
     chars = _fold(text, confusables or {})
     chars = _unleet(chars)
     chars = _join_spaced(chars)
-    base = _join(chars)
-    return [_squeeze(base, keep=2), _squeeze(base, keep=1)]
+    base = _shorten(_join(chars), _GAPS, keep=3)
+    return [_shorten(base, _RUNS, keep=2), _shorten(base, _RUNS, keep=1)]
 
 
 def _fold(text: str, confusables: dict[str, str]) -> list[tuple[str, int]]:
@@ -98,10 +100,11 @@ def _join_spaced(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return [pair for p, pair in enumerate(chars) if p not in drop]
 
 
-def _squeeze(norm: Normalised, keep: int) -> Normalised:
+def _shorten(norm: Normalised, runs: re.Pattern[str], keep: int) -> Normalised:
+    """Keep the first `keep` characters of every match of `runs`."""
     keep_positions: list[int] = []
     last = 0
-    for run in _RUNS.finditer(norm.text):
+    for run in runs.finditer(norm.text):
         keep_positions.extend(range(last, run.start() + keep))
         last = run.end()
     keep_positions.extend(range(last, len(norm.text)))
