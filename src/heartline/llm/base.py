@@ -28,6 +28,8 @@ class GenerationParams(BaseModel):
     """Constrain the output to this JSON schema where the backend supports it."""
     timeout_s: float = 60.0
     """Whole-call deadline; the backend raises BackendError when it passes."""
+    first_token_timeout_s: float | None = None
+    """Deadline for the first generated text (prompt processing included); None: only `timeout_s`."""
 
 
 class Generation(BaseModel):

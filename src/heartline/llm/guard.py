@@ -1,0 +1,63 @@
+"""Watch a token stream for degenerate output: loops of repeated text, or garbled characters.
+
+Small models under sampling sometimes loop ("I'm here. I'm here. I'm here. ...") or emit
+broken byte sequences. Backends feed every delta to a `StreamGuard` and stop generating as
+soon as it objects, instead of burning the whole token budget on garbage.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from heartline.errors import BackendError
+
+_LOOP = re.compile(r"(.{4,80}?)\1{3,}$", re.DOTALL)
+"""A unit of 4-80 characters repeated at least four times in a row at the end of the text."""
+LOOP_MIN_CHARS = 32
+"""...spanning at least this many characters ("no, no, no, no" is speech, not a loop)."""
+_CHAR_RUN = re.compile(r"(\S)\1{24,}$")
+"""One non-space character 25 or more times in a row."""
+WINDOW = 400
+GARBLED_MIN_CHARS = 40
+GARBLED_RATIO = 0.2
+
+
+def _is_garbled(ch: str) -> bool:
+    return ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t\r")
+
+
+@dataclass
+class StreamGuard:
+    """Accumulates the streamed text; `feed` says whether to stop because the output loops.
+
+    Raises BackendError when the text is mostly unprintable or replacement characters.
+    """
+
+    text: str = ""
+    stopped_for_repetition: bool = False
+    _garbled: int = field(default=0, repr=False)
+
+    def feed(self, delta: str) -> bool:
+        """Add `delta`; True when generation should stop because the output started looping."""
+        self.text += delta
+        self._garbled += sum(_is_garbled(ch) for ch in delta)
+        if len(self.text) >= GARBLED_MIN_CHARS and self._garbled > GARBLED_RATIO * len(self.text):
+            raise BackendError(
+                f"the model produced garbled output ({self._garbled} of {len(self.text)} characters "
+                "unprintable)",
+                hint="the model file may be damaged: `heartline models verify`",
+            )
+        tail = self.text[-WINDOW:]
+        match = _LOOP.search(tail)
+        if match is not None and len(match.group(0)) < LOOP_MIN_CHARS:
+            match = None
+        match = match or _CHAR_RUN.search(tail)
+        if match is None:
+            return False
+        unit = match.group(1)
+        self.text = self.text[: len(self.text) - len(match.group(0))] + unit
+        self._garbled = sum(_is_garbled(ch) for ch in self.text)
+        self.stopped_for_repetition = True
+        return True
