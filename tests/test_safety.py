@@ -325,3 +325,28 @@ def test_a_classifier_seam_adds_findings() -> None:
     gate = SafetyGate(detectors=[base.rules, Always()])
     assert gate.check("hello").level == RiskLevel.CRISIS
     assert base.check("hello").level == RiskLevel.NONE
+
+
+def test_rule_files_are_checked_with_messages_naming_the_rule(tmp_path: Path) -> None:
+    from heartline.safety import RuleSet
+
+    good = tmp_path / "rules.toml"
+    good.write_text(
+        '[macros]\nME = "(?:me|myself)"\n'
+        '[[rule]]\nid = "t.help"\ncategory = "danger"\nlevel = "crisis"\npatterns = ["help {ME} now"]\n'
+        '[[idiom]]\nid = "t.idiom"\npatterns = ["help me now or never"]\n',
+        encoding="utf-8",
+    )
+    rules = RuleSet.load(good)
+    assert [f.phrase for f in rules.detect("please HELP me   now!")] == ["HELP me   now"]
+    assert rules.detect("it was help me now or never") == []
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rule]]\nid = "t.bad"\ncategory = "danger"\nlevel = "crisis"\npatterns = ["(unclosed"]\n')
+    with pytest.raises(HeartlineError, match="t.bad"):
+        RuleSet.load(bad)
+    bad.write_text('[[rule]]\nid = "t.macro"\ncategory = "danger"\nlevel = "crisis"\npatterns = ["{NOPE}"]\n')
+    with pytest.raises(HeartlineError, match="NOPE"):
+        RuleSet.load(bad)
+    bad.write_text('[[rule]]\nid = "t.cat"\ncategory = "sadness"\nlevel = "crisis"\npatterns = ["x"]\n')
+    with pytest.raises(HeartlineError, match="category"):
+        RuleSet.load(bad)

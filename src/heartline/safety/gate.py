@@ -38,7 +38,7 @@ class SafetyGate:
     def __init__(self, settings: SafetySettings | None = None,
                  detectors: Sequence[Detector] | None = None) -> None:
         self.settings = settings or SafetySettings()
-        self.rules = RuleSet.load()
+        self.rules = RuleSet.builtin()
         self.detectors: list[Detector] = list(detectors) if detectors is not None else [self.rules]
         self.resources: ResourceTable = load_resources(self.settings.resources_file)
         self.locale_key, self.locale = self.resources.resolve(self.settings.locale)

@@ -12,6 +12,7 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,6 +82,11 @@ class RuleSet:
         self.historical = historical
         self.clause_break = clause_break
         self.confusables = confusables
+
+    @classmethod
+    def builtin(cls) -> RuleSet:
+        """The rules shipped with heartline, compiled once per process."""
+        return _builtin()
 
     @classmethod
     def load(cls, path: Path | None = None) -> RuleSet:
@@ -165,6 +171,11 @@ class RuleSet:
         for m in self.clause_break.finditer(text, 0, position):
             start = m.end()
         return start
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> RuleSet:
+    return RuleSet.load()
 
 
 def _rank(level: RiskLevel) -> int:
