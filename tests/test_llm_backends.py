@@ -241,6 +241,9 @@ def llama() -> Iterator[Any]:
     backend.close()
 
 
+LOADED_MACHINE_S = 600.0
+"""Deadline for the real-model tests: generous, so a busy CI machine does not fail them."""
+
 CONVERSATION = [
     {"role": "system", "content": "You are a warm, supportive listener. Answer in one sentence."},
     {"role": "user", "content": "I failed my driving test this morning."},
@@ -250,7 +253,11 @@ CONVERSATION = [
 @pytest.mark.slow
 def test_llama_streams_tokens_and_reports_timings(llama: Any) -> None:
     deltas: list[str] = []
-    gen = llama.generate(CONVERSATION, GenerationParams(max_tokens=24, seed=1), deltas.append)
+    gen = llama.generate(
+        CONVERSATION,
+        GenerationParams(max_tokens=24, seed=1, timeout_s=LOADED_MACHINE_S),
+        deltas.append,
+    )
     assert len(deltas) > 3 and "".join(deltas).startswith(gen.text[:10])
     assert gen.text.strip() and gen.finish_reason in {"stop", "length", "repetition"}
     t = gen.timings
@@ -260,7 +267,7 @@ def test_llama_streams_tokens_and_reports_timings(llama: Any) -> None:
 
 @pytest.mark.slow
 def test_llama_reuses_the_prompt_cache_across_turns(llama: Any) -> None:
-    params = GenerationParams(max_tokens=16, seed=2)
+    params = GenerationParams(max_tokens=16, seed=2, timeout_s=LOADED_MACHINE_S)
     first = llama.generate(CONVERSATION, params)
     turn2 = [*CONVERSATION, {"role": "assistant", "content": first.text}]
     turn2.append({"role": "user", "content": "Now I have to wait a month to try again."})
@@ -278,7 +285,10 @@ def test_llama_json_schema_constrains_output(llama: Any) -> None:
     }
     messages = [{"role": "user", "content": "Which emotion: 'I miss my late grandmother so much.'"}]
     gen = llama.generate(
-        messages, GenerationParams(max_tokens=30, json_schema=schema, temperature=0)
+        messages,
+        GenerationParams(
+            max_tokens=30, json_schema=schema, temperature=0, timeout_s=LOADED_MACHINE_S
+        ),
     )
     assert json.loads(gen.text)["emotion"] in {"joy", "sadness", "anger", "fear"}
 
@@ -287,7 +297,9 @@ def test_llama_json_schema_constrains_output(llama: Any) -> None:
 def test_llama_deadline_cancels_and_the_next_call_works(llama: Any) -> None:
     with pytest.raises(BackendError, match="within"):
         llama.generate(CONVERSATION, GenerationParams(max_tokens=400, timeout_s=0.3))
-    assert llama.generate(CONVERSATION, GenerationParams(max_tokens=4)).text
+    assert llama.generate(
+        CONVERSATION, GenerationParams(max_tokens=4, timeout_s=LOADED_MACHINE_S)
+    ).text
 
 
 @pytest.mark.slow
@@ -300,6 +312,8 @@ def test_llama_counts_tokens_exactly(llama: Any) -> None:
 def test_openai_backend_against_the_real_llama_server(llama: Any) -> None:
     client = OpenAIBackend(f"{llama.server_url}/v1", "smollm2-135m")
     deltas: list[str] = []
-    gen = client.generate(CONVERSATION, GenerationParams(max_tokens=12), deltas.append)
+    gen = client.generate(
+        CONVERSATION, GenerationParams(max_tokens=12, timeout_s=LOADED_MACHINE_S), deltas.append
+    )
     assert gen.text and "".join(deltas) == gen.text
     assert gen.timings.prompt_tokens and gen.timings.prompt_tokens > 20
