@@ -76,3 +76,81 @@ def score(
         console.print(f"wrote {path}")
     else:
         console.print("[dim]pass --out DIR to save metrics.json[/]")
+
+
+@eval_app.command("run")
+def run(
+    data: Annotated[str, typer.Option(
+        "--data", "-d", help="FORMAT:PATH[#SPLIT], e.g. esconv:data/esconv/valid.txt, ravdess:DIR.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", file_okay=False,
+        help="Run directory; rerunning into it resumes (finished turns are skipped).")],
+    task: Annotated[list[str], typer.Option(
+        "--task", "-t", help="emotion, strategy, response, voice-emotion, face-emotion or all "
+                             "(repeatable).")] = ["all"],  # noqa: B006
+    system: Annotated[Path | None, typer.Option(
+        "--system", exists=True, dir_okay=False,
+        help="TOML file of settings overrides ([llm] model/backend/base_url, [planner] ...).")] = None,
+    planner: Annotated[str | None, typer.Option(
+        "--planner", help="trained (shipped heads, default) or llm (the LLM plans).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="LLM for replies (and --planner llm): catalogue name, GGUF path "
+                              "or server model name.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", "-n", min=1, help="Only the first N dialogues (or media samples).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Items embedded per batch.")] = 256,
+    heads: Annotated[Path | None, typer.Option(
+        "--heads", exists=True, file_okay=False,
+        help="Directory of trained heads named as the shipped ones (text-emotion, strategy-esconv, "
+             "strategy-mesc, system-emotion), e.g. from `heartline train`.")] = None,
+) -> None:
+    """Per-turn evaluation on gold history: predictions.jsonl, metrics.json, report.html."""
+    from heartline.evaluation.runners import RunOptions, load_system, run_evaluation
+
+    settings = load_system(system)
+    if model:
+        settings.llm = settings.llm.model_copy(update={"model": model})
+    method = planner or "trained"
+    options = RunOptions(data=data, tasks=list(task), planner=method, limit=limit,
+                         batch_size=batch_size, system=str(system) if system else None,
+                         heads=str(heads) if heads else None)
+    result = run_evaluation(options, out, settings)
+
+    console = Console()
+    console.print(f"{result.new} new item(s), {result.skipped} already done")
+    table = Table(title=f"{data}: {result.metrics.get('n_records', 0)} records (gold history)")
+    for column in ("group", "metric", "value", "n"):
+        table.add_column(column, justify="left" if column in ("group", "metric") else "right")
+    counts = result.metrics.get("counts", {})
+    for group, values in result.metrics.get("metrics", {}).items():
+        for name, value in values.items():
+            table.add_row(group, name, _format(group, name, value), str(counts.get(group, "")))
+    console.print(table)
+    for kind, stats in result.metrics.get("throughput", {}).items():
+        console.print(f"[dim]{kind}:[/] " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    for note in result.metrics.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"wrote {out / 'predictions.jsonl'}, {out / 'metrics.json'}, {out / 'report.html'}")
+
+
+@eval_app.command("compare")
+def compare(
+    runs: Annotated[list[Path], typer.Argument(
+        exists=True, file_okay=False, help="Run directories written by `heartline eval run`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", dir_okay=False, help="Where to write the HTML comparison.")] = Path("compare.html"),
+) -> None:
+    """Put evaluation runs side by side (table here, HTML with plots in --out)."""
+    from heartline.evaluation.compare import comparison_rows, load_runs, write_comparison
+
+    loaded = load_runs(runs)
+    table = Table(title="runs compared")
+    table.add_column("group")
+    table.add_column("metric")
+    for run_ in loaded:
+        table.add_column(run_.label, justify="right")
+    for group, name, values in comparison_rows(loaded):
+        table.add_row(group, name, *("–" if v is None else _format(group, name, v) for v in values))
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {write_comparison(loaded, out)}")
