@@ -61,6 +61,27 @@ class MemorySettings(BaseModel):
     reply_reserve_tokens: int = 256
 
 
+class PerceptionSettings(BaseModel):
+    voice: bool = True
+    """Read emotion, prosody and (when nothing is typed) words from audio."""
+    face: bool = True
+    """Read facial expression from video and images."""
+    asr_model: str = "whisper-base"
+    """A catalogue name or a faster-whisper (CTranslate2) model directory."""
+    language: str | None = "en"
+    """Spoken language for speech recognition; None lets Whisper detect it."""
+    asr_threads: int = 0
+    """CPU threads for speech recognition; 0 means all cores."""
+    voice_model: Path | None = None
+    """A voice-emotion model directory; default: the one shipped in the package."""
+    face_fps: float = 4.0
+    """Video frames read per second for facial expression."""
+    max_media_seconds: float = 300.0
+    max_media_bytes: int = 100_000_000
+    fusion_weights: dict[str, float] | None = None
+    """Reliability weight per modality (text, voice, face); default: the shipped ones."""
+
+
 class Settings(BaseSettings):
     """All of heartline's settings."""
 
@@ -80,6 +101,7 @@ class Settings(BaseSettings):
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    perception: PerceptionSettings = Field(default_factory=PerceptionSettings)
 
     @classmethod
     def settings_customise_sources(
