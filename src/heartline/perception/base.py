@@ -1,10 +1,17 @@
-"""Perception seams: a text emotion model, and analysers for other modalities."""
+"""Perception seams: what the `Perceiver` needs from a text, voice and face model."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from heartline.schema import EmotionEstimate, Observation, PlanContext
+import numpy as np
+
+from heartline.schema import EmotionEstimate, PlanContext
+
+if TYPE_CHECKING:
+    from heartline.perception.face import FaceReading
+    from heartline.perception.media import Frame
+    from heartline.perception.voice import VoiceReading
 
 
 @runtime_checkable
@@ -15,17 +22,14 @@ class TextEmotionModel(Protocol):
 
 
 @runtime_checkable
-class ModalityAnalyzer(Protocol):
-    """Reads one non-text modality of an observation (voice, face)."""
+class VoiceReader(Protocol):
+    """Words, emotion and prosody of one utterance of 16 kHz mono audio."""
 
-    modality: str
-
-    def analyze(self, observation: Observation) -> ModalityReading | None:
-        """None when the observation lacks this modality."""
-        ...
+    def read(self, samples: np.ndarray, transcribe: bool = True) -> VoiceReading: ...
 
 
-class ModalityReading(Protocol):
-    estimate: EmotionEstimate
-    cues: str
-    transcript: str | None
+@runtime_checkable
+class FaceReader(Protocol):
+    """Facial expression of the main face over sampled video frames."""
+
+    def read_frames(self, frames: list[Frame]) -> FaceReading: ...

@@ -1,0 +1,150 @@
+"""Perception logic without model files: fusion, cue sentences, text-only perceiving, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heartline.labels import EMOTIONS
+from heartline.perception import Perceiver
+from heartline.perception.face import summarise
+from heartline.perception.fusion import Fusion, learn_weights
+from heartline.perception.prosody import MEASURES, VoiceNorms, describe
+from heartline.schema import EmotionEstimate, Media, Observation, PlanContext
+
+
+def estimate(modality: str, top: str, p: float, confidence: float) -> EmotionEstimate:
+    rest = (1.0 - p) / (len(EMOTIONS) - 1)
+    dist = {e: (p if e == top else rest) for e in EMOTIONS}
+    return EmotionEstimate(modality=modality, distribution=dist, confidence=confidence)  # type: ignore[arg-type]
+
+
+class FixedTextModel:
+    """A text emotion model that always reads the same emotion (the Perceiver's seam)."""
+
+    def __init__(self, top: str) -> None:
+        self.top = top
+        self.seen: list[PlanContext] = []
+
+    def recognize(self, context: PlanContext) -> EmotionEstimate:
+        self.seen.append(context)
+        return estimate("text", self.top, 0.7, 0.8)
+
+
+# ---------------------------------------------------------------------------- fusion
+
+
+def test_one_modality_passes_through_and_contributes_everything() -> None:
+    fused, contributions = Fusion({"text": 1.0}).fuse({"text": estimate("text", "sadness", 0.6, 0.9)})
+    assert fused is not None and fused.label == "sadness" and fused.modality == "fused"
+    assert contributions == {"text": 1.0}
+
+
+def test_no_modality_gives_no_fused_emotion() -> None:
+    assert Fusion().fuse({}) == (None, {})
+
+
+def test_agreeing_modalities_are_surer_than_either() -> None:
+    text, voice = estimate("text", "sadness", 0.5, 1.0), estimate("voice", "sadness", 0.5, 1.0)
+    fused, contributions = Fusion({"text": 1.0, "voice": 1.0}).fuse({"text": text, "voice": voice})
+    assert fused.distribution["sadness"] > 0.5
+    assert contributions == pytest.approx({"text": 0.5, "voice": 0.5})
+
+
+def test_confidence_and_weight_decide_disagreements() -> None:
+    text = estimate("text", "joy", 0.6, 0.9)
+    face = estimate("face", "anger", 0.6, 0.2)
+    fused, contributions = Fusion({"text": 1.0, "face": 1.0}).fuse({"text": text, "face": face})
+    assert fused.label == "joy" and contributions["text"] > contributions["face"]
+    fused, _ = Fusion({"text": 0.1, "face": 3.0}).fuse({"text": text, "face": face})
+    assert fused.label == "anger"
+    assert sum(contributions.values()) == pytest.approx(1.0)
+
+
+def test_zero_confidence_modality_drops_out() -> None:
+    fused, contributions = Fusion({"text": 1.0, "face": 1.0}).fuse(
+        {"text": estimate("text", "fear", 0.5, 0.7), "face": estimate("face", "joy", 0.9, 0.0)}
+    )
+    assert set(contributions) == {"text"} and fused.label == "fear"
+
+
+def test_learned_weights_trust_the_informative_modality() -> None:
+    rng = np.random.default_rng(0)
+    turns, labels = [], []
+    for _ in range(300):
+        truth = EMOTIONS[rng.integers(len(EMOTIONS))]
+        noise = EMOTIONS[rng.integers(len(EMOTIONS))]
+        turns.append({"voice": estimate("voice", truth, 0.5, 1.0), "face": estimate("face", noise, 0.5, 1.0)})
+        labels.append(truth)
+    weights = learn_weights(turns, labels, ["voice", "face"])
+    assert weights["voice"] > 1.0 > 0.2 > weights["face"]
+
+
+# ---------------------------------------------------------------------------- cue sentences
+
+
+def _norms() -> VoiceNorms:
+    norms = {"pitch": (30.0, 2.0), "pitch_range": (4.0, 1.0), "loudness": (1.0, 0.2), "rate": (3.0, 0.5),
+             "pauses": (0.2, 0.05), "jitter": (0.02, 0.005), "hnr": (8.0, 2.0)}  # fmt: skip
+    return VoiceNorms(low=norms, high={**norms, "pitch": (40.0, 2.0)})
+
+
+def test_voice_cue_names_what_stands_out() -> None:
+    typical = {name: _norms().low[name][0] for name in MEASURES}
+    assert describe(typical, _norms()) == "steady, unremarkable voice"
+    low = {**typical, "loudness": 0.5, "rate": 2.0, "pitch": 26.0, "pauses": 0.5}
+    assert describe(low, _norms()) == "quiet, slow, low-pitched voice with long pauses"
+    # A voice in the higher register is judged against higher-register norms.
+    high = {**typical, "pitch": 41.0}
+    assert "pitch" not in describe(high, _norms())
+
+
+def test_face_summary_says_mostly_and_brief() -> None:
+    sad, joy = np.eye(len(EMOTIONS))[EMOTIONS.index("sadness")], np.eye(len(EMOTIONS))[EMOTIONS.index("joy")]
+    probs = np.vstack([0.8 * sad + 0.2 / 7] * 7 + [0.8 * joy + 0.2 / 7] * 2)
+    reading = summarise(probs, frames=10, notes=["face seen in 9 of 10 frames"])
+    assert reading.cues.startswith("face mostly sad, brief smiles")
+    assert max(reading.distribution, key=reading.distribution.get) == "sadness"
+    assert 0 < reading.confidence < 1 and reading.face_frames == 9
+    empty = summarise(np.zeros((0, len(EMOTIONS))), frames=5, notes=["no face found in 5 frames"])
+    assert empty.confidence == 0 and empty.cues == ""
+
+
+# ---------------------------------------------------------------------------- the perceiver
+
+
+def test_text_only_perceiver_reads_typed_text_with_history() -> None:
+    model = FixedTextModel("sadness")
+    perception = Perceiver(text_model=model).perceive(Observation(text="  I lost my job  "), [])
+    assert perception.transcript == "I lost my job" and perception.transcript_source == "typed"
+    assert perception.user_emotion == "sadness" and perception.contributions == {"text": 1.0}
+    assert model.seen[0].message == "I lost my job"
+    assert perception.warnings == [] and perception.cues == ""
+
+
+def test_empty_observation_perceives_nothing() -> None:
+    perception = Perceiver(text_model=FixedTextModel("joy")).perceive(Observation(), [])
+    assert perception.transcript_source == "none" and perception.fused is None
+
+
+def test_switched_off_modalities_are_reported_and_text_goes_on(tmp_path: Path) -> None:
+    observation = Observation(text="hello", audio=Media(kind="audio", path=tmp_path / "x.wav"))
+    perception = Perceiver(text_model=FixedTextModel("joy")).perceive(observation, [])
+    assert perception.user_emotion == "joy"
+    assert perception.warnings == ["voice: audio given but voice perception is switched off"]
+
+
+def test_unreadable_media_becomes_a_warning(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.webm"
+    broken.write_bytes(b"\x1aE\xdf\xa3 not really webm" * 10)
+
+    def never_built() -> None:
+        raise AssertionError("the face model is only loaded for readable pictures")
+
+    perceiver = Perceiver(text_model=FixedTextModel("fear"), face=never_built)
+    perception = perceiver.perceive(Observation(text="help", video=Media(kind="video", path=broken)), [])
+    assert perception.user_emotion == "fear"
+    assert len(perception.warnings) == 1 and perception.warnings[0].startswith("face: ")
+    assert "cannot read" in perception.warnings[0] or "corrupt" in perception.warnings[0]
