@@ -9,7 +9,7 @@ import pytest
 
 from heartline.heads import Head
 from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
-from heartline.planning.bias import PriorCorrection, training_prior
+from heartline.planning.bias import BiasControl, fit_match_offsets, training_prior
 from heartline.planning.features import POSITION_BINS, context_texts, dialogue_features, position, strategy_history
 from heartline.schema import Dialogue, PlanContext, Utterance
 from heartline.training.examples import emotion_examples, supporter_examples
@@ -72,13 +72,26 @@ def test_head_save_load_round_trip(tmp_path: Path) -> None:
 def test_prior_correction_flattens_towards_rare_labels() -> None:
     prior = training_prior(np.array([80, 15, 5]), smoothing=0)
     probs = np.array([0.6, 0.25, 0.15])
-    assert PriorCorrection(prior, 0.0).apply(probs) is probs
-    corrected = PriorCorrection(prior, 1.0).apply(probs)
+    assert BiasControl(prior, "prior", 0.0).apply(probs) is probs
+    corrected = BiasControl(prior, "prior", 1.0).apply(probs)
     assert corrected.sum() == pytest.approx(1.0)
     assert corrected.argmax() == 2
-    again = PriorCorrection.from_json(PriorCorrection(prior, 0.7).to_json())
+    again = BiasControl.from_json(BiasControl(prior, "prior", 0.7).to_json())
     assert again.alpha == 0.7 and np.allclose(again.prior, prior)
-    assert PriorCorrection.from_json(again.to_json(), alpha=0.0).alpha == 0.0
+    assert again.with_method("none").apply(probs) is probs
+
+
+def test_prior_matching_makes_choices_follow_the_prior() -> None:
+    rng = np.random.default_rng(0)
+    prior = np.array([0.5, 0.3, 0.2])
+    logits = rng.normal(0, 1, (2000, 3)) + np.array([1.5, 0.0, -0.5])  # over-chooses label 0
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    control = BiasControl(prior, "match", 0.0, fit_match_offsets(probs, prior))
+    chosen = np.bincount(control.apply(probs).argmax(1), minlength=3) / len(probs)
+    before = np.bincount(probs.argmax(1), minlength=3) / len(probs)
+    assert np.abs(chosen - prior).max() < 0.02 < np.abs(before - prior).max()
+    with pytest.raises(ValueError, match="offsets"):
+        BiasControl(prior, "match")
 
 
 def dialogue() -> Dialogue:

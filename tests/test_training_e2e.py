@@ -74,10 +74,12 @@ def test_train_emotion_then_strategy(tmp_path: Path, embedder: CachedEmbedder) -
     out = tmp_path / "strategy"
     result = train_strategy([f"esconv:{tmp_path / 'train.txt'}"], [f"esconv:{tmp_path / 'valid.txt'}"], out,
                             emotion_head=str(emotion_dir), candidates=grid, embedder=embedder, command="cmd")
-    assert {p["alpha"] for p in result["alpha_curve"]} >= {0.0, 1.0}
-    assert result["alpha"] in {p["alpha"] for p in result["alpha_curve"]}
+    curve = result["bias_curve"]
+    assert {p["method"] for p in curve} == {"none", "prior", "match"}
+    assert {p["alpha"] for p in curve if p["method"] == "prior"} >= {0.5, 1.0}
     head = Head.load(out)
-    assert head.config["taxonomy"] == "esconv" and head.config["bias"]["method"] == "prior"
+    assert head.config["taxonomy"] == "esconv"
+    assert head.config["bias"]["method"] == result["bias"]["method"]
     assert (out / "preferences.png").stat().st_size > 0 and (out / "bias-tradeoff.png").is_file()
     assert "Research use only" in (out / "MODEL_CARD.md").read_text()
 

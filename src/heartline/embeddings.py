@@ -173,8 +173,9 @@ def text_key(text: str) -> bytes:
 class CachedEmbedder:
     """An `Embedder` that remembers what it computed: in memory, and on disk under `cache_dir`.
 
-    On disk the cache is append-only npz shards (no pickle); each flush writes one new shard,
-    so an interrupted run keeps what it finished and several processes may fill one cache. Without `cache_dir` it is a bounded
+    On disk the cache is append-only npz shards (no pickle): every `flush_every` new texts,
+    and on `flush()`, one new shard is written, so an interrupted run keeps most of what it
+    finished and several processes may fill one cache. Without `cache_dir` it is a bounded
     in-memory memo, so that the pipeline embeds a message once for all the heads that use it.
     """
 
@@ -221,7 +222,8 @@ class CachedEmbedder:
             for (key, _), vector in zip(part, vectors):
                 found[key] = vector
                 self._remember(key, vector)
-            self.flush()
+            if len(self._pending) >= self.flush_every:
+                self.flush()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)

@@ -23,7 +23,7 @@ def _row(table: Table, name: str, m: dict) -> None:
 @bench_app.command("plan")
 def bench_plan(
     data: Annotated[list[str], typer.Option("--data", help="FORMAT:PATH[#SPLIT] with strategy labels, e.g. esconv:data/esconv/valid.txt.")],
-    alpha: Annotated[Optional[list[float]], typer.Option("--alpha", help="Extra prior-correction alphas to score (the head's own is always scored).")] = None,
+    alpha: Annotated[Optional[list[float]], typer.Option("--alpha", help="Also score prior correction with these alphas.")] = None,
     llm_turns: Annotated[int, typer.Option("--llm-turns", help="Also score the LLM planner on a seeded sample of this many turns (0: skip).")] = 0,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="LLM for --llm-turns (default: configured).")] = None,
     speed_turns: Annotated[int, typer.Option("--speed-turns", help="Turns to time the trained planner on.")] = 200,
@@ -41,10 +41,13 @@ def bench_plan(
     cached = load_embedder(disk_cache=True)
     planner = TrainedPlanner.load(taxonomy, embedder=cached)
     results: dict[str, dict] = {}
-    results[f"trained (alpha {planner.strategy.bias.alpha if planner.strategy.bias else 0})"] = score_planner(planner, examples, "trained")
-    for a in alpha or []:
-        variant = TrainedPlanner.load(taxonomy, embedder=cached, alpha=a)
-        results[f"trained (alpha {a})"] = score_planner(variant, examples, f"trained, alpha {a}")
+    bias = planner.strategy.bias
+    results[f"trained (bias control {bias.method if bias else 'none'})"] = score_planner(planner, examples, "trained")
+    variants = [("none", None)] + [("prior", a) for a in alpha or []]
+    for method, a in variants:
+        name = f"trained ({method}{'' if a is None else f', alpha {a}'})"
+        variant = TrainedPlanner.load(taxonomy, embedder=cached, bias=method, alpha=a)  # type: ignore[arg-type]
+        results[name] = score_planner(variant, examples, name)
     if llm_turns:
         from heartline.components import build_backend, build_planner
         from heartline.config import Settings

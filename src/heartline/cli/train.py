@@ -65,7 +65,8 @@ def train_strategy_cmd(
 
     command = _command("strategy", data, valid, out, f"--emotion-head {emotion_head}")
     metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed, command=command)
-    _table(f"strategy head -> {out} (alpha {metrics['alpha']})",
+    bias = metrics["bias"]
+    _table(f"strategy head -> {out} (bias control: {bias['method']}, alpha {bias['alpha']})",
            {"valid": metrics["valid"], "valid, no correction": metrics["valid_uncorrected"]}, with_bias=True)
 
 

@@ -1,47 +1,91 @@
 """Preference-bias control: keep the strategy predictor from favouring a few strategies.
 
-Prior correction divides the predicted probabilities by the training prior raised to `alpha`
-and renormalises: alpha = 0 leaves the model as trained, alpha = 1 turns p(strategy | context)
-into a likelihood ratio that no longer rewards frequent strategies. `alpha` is tuned on the
-validation split (`training.strategy` sweeps it and records the Q / W-F1 / B trade-off).
+Both methods add per-strategy offsets to the log-probabilities and renormalise:
+
+- `prior`: offsets = -alpha * log(training prior). alpha = 0 leaves the model as trained;
+  alpha = 1 turns p(strategy | context) into a likelihood ratio that no longer rewards
+  frequent strategies.
+- `match`: offsets fitted so that, over the training contexts, the head chooses each strategy
+  as often as the training labels use it (prior matching). A biased predictor over-chooses a
+  few strategies; matching the label marginal removes exactly that preference.
+
+`training.strategy` fits both, records the Q / W-F1 / B trade-off over alpha on the
+validation split, and keeps the method with the lowest B among those within a small margin
+of the best Q.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+Method = Literal["none", "prior", "match"]
+METHODS: tuple[str, ...] = ("none", "prior", "match")
+
 
 @dataclass(frozen=True)
-class PriorCorrection:
-    """p'(s) ∝ p(s) / prior(s)^alpha."""
+class BiasControl:
+    """p'(s) ∝ p(s) · exp(offsets[s]) for the selected method."""
 
     prior: np.ndarray
+    method: Method = "none"
     alpha: float = 0.0
+    match_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         if (self.prior <= 0).any():
             raise ValueError("prior probabilities must be positive")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown bias control {self.method!r}; choose one of {METHODS}")
+        if self.method == "match" and self.match_offsets.shape != self.prior.shape:
+            raise ValueError("method 'match' needs fitted offsets, one per strategy")
+
+    @property
+    def offsets(self) -> np.ndarray:
+        if self.method == "prior":
+            return -self.alpha * np.log(self.prior)
+        if self.method == "match":
+            return self.match_offsets
+        return np.zeros_like(self.prior)
 
     def apply(self, probs: np.ndarray) -> np.ndarray:
         """Corrected distribution(s); works on one vector or a batch of rows."""
-        if self.alpha == 0.0:
+        if self.method == "none" or (self.method == "prior" and self.alpha == 0.0):
             return probs
-        corrected = probs / self.prior ** self.alpha
+        corrected = probs * np.exp(self.offsets)
         return corrected / corrected.sum(axis=-1, keepdims=True)
 
+    def with_method(self, method: Method, alpha: float | None = None) -> BiasControl:
+        """The same fitted control with another method (and optionally another alpha)."""
+        return BiasControl(self.prior, method, self.alpha if alpha is None else alpha, self.match_offsets)
+
     def to_json(self) -> dict[str, object]:
-        return {"method": "prior", "alpha": self.alpha, "prior": [float(p) for p in self.prior]}
+        return {"method": self.method, "alpha": self.alpha, "prior": [float(p) for p in self.prior],
+                "match_offsets": [float(o) for o in self.match_offsets]}
 
     @classmethod
-    def from_json(cls, data: dict[str, object], alpha: float | None = None) -> PriorCorrection:
-        """From a head config's `bias` entry; `alpha` overrides the tuned value."""
-        prior = np.asarray(data["prior"], dtype=np.float64)
-        return cls(prior=prior, alpha=float(data["alpha"]) if alpha is None else alpha)  # type: ignore[arg-type]
+    def from_json(cls, data: dict[str, object]) -> BiasControl:
+        return cls(
+            prior=np.asarray(data["prior"], dtype=np.float64),
+            method=str(data.get("method", "prior")),  # type: ignore[arg-type]
+            alpha=float(data.get("alpha", 0.0)),  # type: ignore[arg-type]
+            match_offsets=np.asarray(data.get("match_offsets", []), dtype=np.float64),
+        )
 
 
 def training_prior(counts: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
     """Label frequencies with add-`smoothing`, so that unseen labels keep a positive prior."""
     counts = np.asarray(counts, dtype=np.float64) + smoothing
     return counts / counts.sum()
+
+
+def fit_match_offsets(probs: np.ndarray, prior: np.ndarray, steps: int = 300, rate: float = 0.3) -> np.ndarray:
+    """Offsets that make the argmax frequencies of `probs · exp(offsets)` follow `prior`."""
+    offsets = np.zeros(len(prior))
+    for _ in range(steps):
+        chosen = (np.log(np.maximum(probs, 1e-30)) + offsets).argmax(axis=1)
+        frequency = np.bincount(chosen, minlength=len(prior)) / len(probs)
+        offsets += rate * (np.log(prior) - np.log(frequency + 1e-4))
+    return offsets - offsets.mean()

@@ -9,7 +9,7 @@ import numpy as np
 from heartline.embeddings import Embedder, load_embedder
 from heartline.heads import Head, check_head, resolve_head
 from heartline.labels import EMOTIONS, STRATEGIES
-from heartline.planning.bias import PriorCorrection
+from heartline.planning.bias import BiasControl, Method
 from heartline.planning.features import dialogue_features
 from heartline.schema import PlanContext
 
@@ -28,19 +28,26 @@ def user_emotion_distribution(context: PlanContext, user_emotion: str) -> dict[s
 class StrategyPredictor:
     """`StrategyStep` backed by a head trained with `heartline train strategy`."""
 
-    def __init__(self, head: Head, embedder: Embedder, alpha: float | None = None) -> None:
+    def __init__(self, head: Head, embedder: Embedder, bias: Method | None = None,
+                 alpha: float | None = None) -> None:
         self.taxonomy: str = head.config.get("taxonomy", "esconv")
         self.head = check_head(head, FEATURES, STRATEGIES[self.taxonomy])
         self.embedder = embedder
-        bias = head.config.get("bias")
-        self.bias = PriorCorrection.from_json(bias, alpha) if bias else None
+        fitted = head.config.get("bias")
+        self.bias = BiasControl.from_json(fitted) if fitted else None
+        if self.bias and (bias or alpha is not None):
+            self.bias = self.bias.with_method(bias or "prior", alpha)
 
     @classmethod
-    def load(cls, head: str | Path | None = None, taxonomy: str = "esconv",
-             embedder: Embedder | None = None, alpha: float | None = None) -> StrategyPredictor:
-        """A trained head (default: the shipped one for `taxonomy`); `alpha` overrides bias control."""
+    def load(cls, head: str | Path | None = None, taxonomy: str = "esconv", embedder: Embedder | None = None,
+             bias: Method | None = None, alpha: float | None = None) -> StrategyPredictor:
+        """A trained head (default: the shipped one for `taxonomy`).
+
+        `bias` overrides the head's tuned bias control ('none', 'prior', 'match'); `alpha`
+        alone selects prior correction with that alpha.
+        """
         loaded = Head.load(resolve_head(head or DEFAULT_HEADS[taxonomy]))
-        return cls(loaded, embedder or load_embedder(loaded.config["embedder"]), alpha)
+        return cls(loaded, embedder or load_embedder(loaded.config["embedder"]), bias, alpha)
 
     def features(self, context: PlanContext, user_emotion: dict[str, float]) -> np.ndarray:
         return dialogue_features(context, self.embedder.encode, self.embedder.dim, user_emotion, self.taxonomy)

@@ -19,6 +19,7 @@ from heartline.labels import EMOTIONS, STRATEGY_DESCRIPTIONS
 from heartline.perception.text_emotion import DEFAULT_HEAD as EMOTION_HEAD
 from heartline.perception.text_emotion import TextEmotionRecognizer
 from heartline.planning.strategy import DEFAULT_HEADS as STRATEGY_HEADS
+from heartline.planning.bias import Method
 from heartline.planning.strategy import StrategyPredictor
 from heartline.planning.system_emotion import DEFAULT_HEAD as SYSTEM_HEAD
 from heartline.planning.system_emotion import SystemEmotionPredictor
@@ -40,12 +41,14 @@ class TrainedPlanner:
     @classmethod
     def load(cls, taxonomy: str = "esconv", *, emotion_head: str | Path = EMOTION_HEAD,
              strategy_head: str | Path | None = None, system_head: str | Path = SYSTEM_HEAD,
-             alpha: float | None = None, embedder: Embedder | None = None) -> TrainedPlanner:
-        """Heads by shipped name or directory; `alpha` overrides the strategy head's bias control."""
+             bias: Method | None = None, alpha: float | None = None,
+             embedder: Embedder | None = None) -> TrainedPlanner:
+        """Heads by shipped name or directory; `bias`/`alpha` override the strategy head's bias
+        control (see `StrategyPredictor.load`)."""
         embedder = embedder or load_embedder()
         return cls(
             TextEmotionRecognizer.load(emotion_head, embedder),
-            StrategyPredictor.load(strategy_head or STRATEGY_HEADS[taxonomy], taxonomy, embedder, alpha),
+            StrategyPredictor.load(strategy_head or STRATEGY_HEADS[taxonomy], taxonomy, embedder, bias, alpha),
             SystemEmotionPredictor.load(system_head, embedder),
         )
 

@@ -62,6 +62,7 @@ def embed_all(embedder: CachedEmbedder, texts: Sequence[str], description: str =
     unique = list(dict.fromkeys(texts))
     with progress_bar(description, len(unique)) as advance:
         embedder.encode(unique, batch_size=64, progress=advance)
+    embedder.flush()
 
 
 def label_indices(labels: Sequence[str], names: Sequence[str]) -> np.ndarray:

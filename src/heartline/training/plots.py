@@ -56,22 +56,28 @@ def preferences_plot(preferences: dict[str, float], bias: float, title: str, pat
     plt.close(fig)
 
 
-def tradeoff_plot(curve: Sequence[dict[str, Any]], chosen: float, title: str, path: Path) -> None:
-    """Q and W-F1 (left axis, %) and B (right axis) against the prior-correction alpha."""
+def tradeoff_plot(curve: Sequence[dict[str, Any]], title: str, path: Path) -> None:
+    """Q and W-F1 (left axis, %) and B (right axis) against the prior-correction alpha; prior
+    matching drawn as horizontal dotted lines in the same colours."""
     plt = _pyplot()
-    alphas = [p["alpha"] for p in curve]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(alphas, [100 * p["macro_f1"] for p in curve], marker="o", label="Q (macro-F1)")
-    ax.plot(alphas, [100 * p["weighted_f1"] for p in curve], marker="s", label="weighted-F1")
+    prior = [p for p in curve if p["method"] in ("none", "prior")]
+    match = next((p for p in curve if p["method"] == "match"), None)
+    alphas = [p["alpha"] for p in prior]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    right = ax.twinx()
+    series = [(ax, "macro_f1", 100, "Q (macro-F1)", "tab:blue", "o"),
+              (ax, "weighted_f1", 100, "weighted-F1", "tab:green", "s"),
+              (right, "preference_bias", 1, "B", "firebrick", "^")]
+    for axis, key, scale, label, colour, marker in series:
+        axis.plot(alphas, [scale * p[key] for p in prior], marker=marker, color=colour, label=f"{label}, prior correction")
+        if match:
+            axis.axhline(scale * match[key], color=colour, linestyle=":", label=f"{label}, prior matching")
     ax.set_xlabel("prior-correction alpha")
     ax.set_ylabel("%")
-    right = ax.twinx()
-    right.plot(alphas, [p["preference_bias"] for p in curve], color="firebrick", marker="^", label="B")
     right.set_ylabel("preference bias B")
-    ax.axvline(chosen, color="grey", linestyle=":")
     lines = ax.get_legend_handles_labels()
     extra = right.get_legend_handles_labels()
-    ax.legend(lines[0] + extra[0], lines[1] + extra[1], fontsize=8, loc="best")
+    ax.legend(lines[0] + extra[0], lines[1] + extra[1], fontsize=7, loc="best")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -12,7 +12,7 @@ import numpy as np
 from heartline.embeddings import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, CachedEmbedder, load_embedder
 from heartline.labels import STRATEGIES
 from heartline.perception.text_emotion import TextEmotionRecognizer, emotion_texts
-from heartline.planning.bias import PriorCorrection, training_prior
+from heartline.planning.bias import BiasControl, fit_match_offsets, training_prior
 from heartline.planning.features import context_texts, dialogue_features
 from heartline.planning.strategy import FEATURES
 from heartline.training.card import model_card
@@ -61,21 +61,34 @@ def all_texts(examples: Sequence[SupporterExample]) -> list[str]:
     return texts
 
 
-def alpha_curve(probs: np.ndarray, gold: Sequence[str], labels: tuple[str, ...],
-                prior: np.ndarray) -> list[dict[str, Any]]:
-    """Q, W-F1, B and accuracy of the prior-corrected predictions for each alpha in ALPHAS."""
-    curve = []
-    for alpha in ALPHAS:
-        m = report(labels, gold, PriorCorrection(prior, alpha).apply(probs))
-        curve.append({"alpha": alpha, **{k: m[k] for k in ("accuracy", "weighted_f1", "macro_f1", "preference_bias")}})
+def _point(labels: tuple[str, ...], gold: Sequence[str], probs: np.ndarray) -> dict[str, float]:
+    m = report(labels, gold, probs)
+    return {k: m[k] for k in ("accuracy", "weighted_f1", "macro_f1", "preference_bias")}
+
+
+def bias_curve(probs: np.ndarray, gold: Sequence[str], labels: tuple[str, ...],
+               control: BiasControl) -> list[dict[str, Any]]:
+    """Q, W-F1, B and accuracy on valid for no control, prior correction at each alpha, and matching."""
+    curve: list[dict[str, Any]] = [{"method": "none", "alpha": 0.0, **_point(labels, gold, probs)}]
+    for alpha in ALPHAS[1:]:
+        corrected = control.with_method("prior", alpha).apply(probs)
+        curve.append({"method": "prior", "alpha": alpha, **_point(labels, gold, corrected)})
+    curve.append({"method": "match", "alpha": 0.0,
+                  **_point(labels, gold, control.with_method("match").apply(probs))})
     return curve
 
 
-def choose_alpha(curve: Sequence[dict[str, Any]]) -> float:
-    """Lowest B among the alphas whose Q is within Q_TOLERANCE of the best Q."""
+def choose_bias(curve: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Lowest B among the points whose Q is within Q_TOLERANCE of the best Q."""
     best_q = max(p["macro_f1"] for p in curve)
     ok = [p for p in curve if p["macro_f1"] >= best_q - Q_TOLERANCE and np.isfinite(p["preference_bias"])]
-    return float(min(ok, key=lambda p: p["preference_bias"])["alpha"]) if ok else 0.0
+    return min(ok, key=lambda p: p["preference_bias"]) if ok else curve[0]
+
+
+def fit_bias(head, x_train: np.ndarray, y_train: np.ndarray, labels: tuple[str, ...]) -> BiasControl:
+    """Training prior and prior-matching offsets (from the head's choices on the training contexts)."""
+    prior = training_prior(np.bincount(y_train, minlength=len(labels)))
+    return BiasControl(prior, "match", 0.0, fit_match_offsets(head.proba(x_train), prior))
 
 
 def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: Path, *,
@@ -99,19 +112,22 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
     y_train = label_indices(labels, [e.target.strategy for e in train])
     gold = [e.target.strategy for e in valid]
 
-    def score(head) -> float:
-        return float(report(labels, gold, head.proba(x_valid))["macro_f1"])
+    def score(head) -> float:  # Q after prior matching, the default bias control
+        matched = fit_bias(head, x_train, y_train, labels).apply(head.proba(x_valid))
+        return float(report(labels, gold, matched)["macro_f1"])
 
     configs = [FitConfig(**{**c.__dict__, "seed": seed}) for c in (candidates or DEFAULT_GRID)]
     head, chosen, trials = select_head(x_train, y_train, labels, configs, score, "fitting strategy heads")
-    prior = training_prior(np.bincount(y_train, minlength=len(labels)))
+    fitted = fit_bias(head, x_train, y_train, labels)
     probs = head.proba(x_valid)
-    curve = alpha_curve(probs, gold, labels, prior)
-    alpha = choose_alpha(curve)
-    bias = PriorCorrection(prior, alpha)
+    curve = bias_curve(probs, gold, labels, fitted)
+    best_prior = max((p for p in curve if p["method"] == "prior"), key=lambda p: p["macro_f1"])
+    pick = choose_bias(curve)
+    bias = fitted.with_method(pick["method"], pick["alpha"] if pick["method"] == "prior" else best_prior["alpha"])
+    alpha = bias.alpha
     metrics = {"valid": report(labels, gold, bias.apply(probs)),
                "valid_uncorrected": report(labels, gold, probs),
-               "alpha_curve": curve, "alpha": alpha, "selection": trials}
+               "bias_curve": curve, "bias": {"method": bias.method, "alpha": alpha}, "selection": trials}
     datasets = sorted({e.dataset for e in train})
     head.config = {
         "features": FEATURES, "taxonomy": taxonomy,
@@ -125,23 +141,29 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
     head.save(out)
     write_json(out / "metrics.json", metrics)
     final = metrics["valid"]
-    confusion_plot(final["confusion"], labels, f"strategy ({taxonomy}), valid, alpha={alpha}", out / "confusion.png")
-    preferences_plot(final["preferences"], final["preference_bias"], f"strategy preferences, alpha={alpha}",
+    method = f"bias control {bias.method}" + (f", alpha={alpha}" if bias.method == "prior" else "")
+    confusion_plot(final["confusion"], labels, f"strategy ({taxonomy}), valid, {method}", out / "confusion.png")
+    preferences_plot(final["preferences"], final["preference_bias"], f"strategy preferences, {method}",
                      out / "preferences.png")
-    tradeoff_plot(curve, alpha, f"prior correction on {taxonomy} valid", out / "bias-tradeoff.png")
+    uncorrected = metrics["valid_uncorrected"]
+    preferences_plot(uncorrected["preferences"], uncorrected["preference_bias"],
+                     "strategy preferences, no bias control", out / "preferences-uncorrected.png")
+    tradeoff_plot(curve, f"bias control on {taxonomy} valid", out / "bias-tradeoff.png")
     (out / "MODEL_CARD.md").write_text(model_card(
         title=f"heartline strategy head ({taxonomy})",
         summary=(f"Predicts the supporter's next strategy ({len(labels)} {taxonomy} strategies) from the "
                  "dialogue so far: all-MiniLM-L6-v2 embeddings of the seeker's message, the supporter's "
                  "last utterance and a 6-utterance window, earlier strategies, the user emotion from the "
                  "text emotion head, and the position in the conversation. Softmax regression, then "
-                 f"prior correction (alpha = {alpha}) against preference bias."),
+                 f"{method} against preference bias."),
         datasets=datasets, train_specs=train_specs,
-        valid={f"{', '.join(valid_specs)} (alpha={alpha})": final,
+        valid={f"{', '.join(valid_specs)} ({method})": final,
                f"{', '.join(valid_specs)} (no correction)": metrics["valid_uncorrected"]},
         with_bias=True, command=command,
         details=[f"selected: {chosen}", f"{len(train)} training turns (first supporter utterance after each "
-                 "seeker message)", f"alpha: lowest B with Q within {Q_TOLERANCE:.3f} of the best alpha's Q"],
+                 "seeker message)", "bias control: prior matching (offsets fitted on the training contexts) or "
+                 f"prior correction (alpha), whichever has the lowest B with Q within {Q_TOLERANCE:.3f} of the "
+                 "best Q on valid; all points in metrics.json `bias_curve` and bias-tradeoff.png"],
     ))
     log.info("wrote %s", out)
     return metrics
