@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy.special import erf
+from threadpoolctl import ThreadpoolController
 
 from heartline.errors import ModelError
 
@@ -94,11 +95,13 @@ class _BertLayer:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (or any BERT sentence-transformer with mean pooling) in NumPy.
 
-    `model_dir` holds `config.json`, `model.safetensors` and `tokenizer.json`.
+    `model_dir` holds `config.json`, `model.safetensors` and `tokenizer.json`. `threads` caps
+    the BLAS threads while encoding (None: leave BLAS alone). One thread is fastest for the
+    few short texts of a live turn: multi-threaded BLAS on tiny matrices mostly waits.
     """
 
     def __init__(self, model_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 name: str = DEFAULT_MODEL) -> None:
+                 name: str = DEFAULT_MODEL, threads: int | None = None) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -116,6 +119,8 @@ class MiniLMEmbedder:
              if not k.endswith("position_ids")}
         self.name = name
         self.max_tokens = max_tokens
+        self.threads = threads
+        self._threadpool: ThreadpoolController | None = None
         self.dim = int(config["hidden_size"])
         self._heads = int(config["num_attention_heads"])
         eps = float(config.get("layer_norm_eps", 1e-12))
@@ -155,6 +160,15 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        if self.threads is None:
+            return self._encode(texts, batch_size, progress, out)
+        if self._threadpool is None:
+            self._threadpool = ThreadpoolController()
+        with self._threadpool.limit(limits=self.threads, user_api="blas"):
+            return self._encode(texts, batch_size, progress, out)
+
+    def _encode(self, texts: Sequence[str], batch_size: int, progress: Progress | None,
+                out: np.ndarray) -> np.ndarray:
         ids = self.tokenize(texts)
         order = np.argsort([len(x) for x in ids], kind="stable")
         for start in range(0, len(order), batch_size):
@@ -257,12 +271,14 @@ def load_embedder(model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKE
                   disk_cache: bool = False, memory_entries: int = 256) -> CachedEmbedder:
     """The catalogue's sentence embedder (fetched on first use) behind a memo.
 
-    `disk_cache` keeps every embedding under HEARTLINE_HOME (for training); otherwise the
-    memo holds the last `memory_entries` texts (for the live pipeline).
+    `disk_cache` keeps every embedding under HEARTLINE_HOME and uses all BLAS threads (for
+    training); otherwise the memo holds the last `memory_entries` texts and BLAS runs on one
+    thread (for the live pipeline).
     """
     from heartline.models import ensure
 
-    inner = MiniLMEmbedder(ensure(model), max_tokens=max_tokens, name=model)
+    inner = MiniLMEmbedder(ensure(model), max_tokens=max_tokens, name=model,
+                           threads=None if disk_cache else 1)
     if disk_cache:
         return CachedEmbedder(inner, default_cache_dir(model, max_tokens))
     return CachedEmbedder(inner, max_entries=memory_entries)
