@@ -30,5 +30,5 @@ ESCONV_STRATEGY_ANCHORS: Final[tuple[Anchor, ...]] = (
 )
 
 ANCHOR_NOTE: Final[str] = (
-    "Paper-reported figures on ESConv; each paper uses its own split and preprocessing, so "
-    "these are orientation points, not a like-for-like comparison.")
+    "Paper-reported figures on ESConv: the papers' splits and preprocessing differ from each "
+    "other and from this run, so these are orientation points, not a like-for-like comparison.")

@@ -80,7 +80,12 @@ def classification_section(name: str, details: dict[str, Any], with_preferences:
                               f"{name}: preferences (B = {fmt(details['preference_bias'], 3)})",
                               value_format="{:.2f}", reference=1.0, reference_label="no preference"))
     per_class = table(["label", "F1"], [[label, details["per_class_f1"][label]] for label in labels])
-    return f'<div class="plots">{"".join(plots)}</div><details><summary>per-class F1</summary>{per_class}</details>'
+    note = ""
+    if with_preferences and not math.isfinite(details["preference_bias"]):
+        note = ('<p class="note">B is undefined here: with these confusion counts some strategy never '
+                "loses a Bradley-Terry comparison (typical of small samples or near-perfect predictions), "
+                "so its preference has no finite estimate, as in Kang et al.'s code.</p>")
+    return f'{note}<div class="plots">{"".join(plots)}</div><details><summary>per-class F1</summary>{per_class}</details>'
 
 
 def render_report(metrics: dict[str, Any]) -> str:

@@ -61,7 +61,7 @@ def bars_svg(series: Mapping[str, Sequence[float]], labels: Sequence[str], title
     names = list(series)
     n, k = len(labels), max(len(names), 1)
     group = max(36, 14 * k + 14)
-    left, top, plot_h = 56, 44, 220
+    left, top, plot_h = 72, 44, 220
     width = left + n * group + 30
     height = top + plot_h + 120
     values = [v for vs in series.values() for v in vs if v == v]  # drop NaN
