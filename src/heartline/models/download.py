@@ -84,7 +84,8 @@ def download(
     if have > pkg.size:
         partial.unlink()
         have = 0
-    if have:
+    resumed = have > 0
+    if resumed:
         with partial.open("rb") as fh:
             for block in iter(lambda: fh.read(CHUNK), b""):
                 digest.update(block)
@@ -116,7 +117,14 @@ def download(
             raise _network_error("download", url, exc) from exc
     got = digest.hexdigest()
     if got != pkg.sha256:
+        written = partial.stat().st_size if partial.exists() else 0
         partial.unlink(missing_ok=True)
+        if resumed:  # the old partial file may be from other bytes: try once from scratch
+            log.warning("resumed download of %s did not verify; starting over", pkg.filename)
+            if on_bytes:
+                on_bytes(-written)
+            download(client, url, dest, pkg, on_bytes)
+            return
         raise ModelError(
             f"sha256 mismatch for {pkg.filename} from {url}: expected {pkg.sha256}, got {got}",
             hint="the index served different bytes than the catalogue pins; retry, or use another mirror",
