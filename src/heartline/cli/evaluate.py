@@ -118,7 +118,9 @@ def run(
 
     console = Console()
     console.print(f"{result.new} new item(s), {result.skipped} already done")
-    table = Table(title=f"{data}: {result.metrics.get('n_records', 0)} records (gold history)")
+    dialogue_tasks = {"emotion", "strategy", "response"} & set(result.metrics.get("tasks", []))
+    table = Table(title=f"{data}: {result.metrics.get('n_records', 0)} records"
+                        + (" (gold history)" if dialogue_tasks else ""))
     for column in ("group", "metric", "value", "n"):
         table.add_column(column, justify="left" if column in ("group", "metric") else "right")
     counts = result.metrics.get("counts", {})

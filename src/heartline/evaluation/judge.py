@@ -46,7 +46,7 @@ class Rubric:
         """The rubric as the judge reads it (and docs/evaluation.md prints it)."""
         blocks = []
         for d in self.dimensions:
-            blocks.append(f"{d.key} ({d.title}): {d.question}\n" + "\n".join(f"  {level}" for level in d.levels))
+            blocks.append(f"{d.key}: {d.question}\n" + "\n".join(f"  {level}" for level in d.levels))
         return "\n".join(blocks)
 
 

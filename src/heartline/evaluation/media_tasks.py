@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class MediaResult:
     label: str
+    """Canonical emotion."""
     confidence: float
     note: str | None = None
+    raw: str | None = None
+    """The classifier's own class where it has its own label set (RAVDESS's 8 for voices)."""
 
     def gold(self, sample: MediaSample) -> str | None:
         return sample.emotion
@@ -76,17 +79,47 @@ class FaceCropClassifier:
         return results
 
 
+@dataclass
+class VoiceClassifier:
+    """The live voice path on each clip: decode -> VAD -> features -> voice-emotion model.
+
+    Predictions carry both the canonical emotion and the model's own class (RAVDESS's 8,
+    e.g. 'calm'); a clip where no speech is heard is predicted 'neutral' / 'none' and noted.
+    """
+
+    settings: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from heartline.config import Settings
+        from heartline.perception import factory
+
+        perception = self.settings or Settings().perception
+        self._analyzer = factory.load_voice(perception)
+        self.info = {"voice_model": str(perception.voice_model or "shipped"),
+                     "classes": list(self._analyzer.model.classes), "asr": perception.asr_model}
+
+    def __call__(self, samples: Sequence[MediaSample]) -> list[MediaResult]:
+        from heartline.perception.media import decode_audio
+
+        results: list[MediaResult] = []
+        for sample in samples:
+            try:
+                reading = self._analyzer.read(decode_audio(sample.path), transcribe=False)
+            except MediaError as exc:
+                results.append(MediaResult("neutral", 0.0, f"unreadable: {exc}", "none"))
+                continue
+            if reading.estimate is None:
+                results.append(MediaResult("neutral", 0.0, "no speech heard", "none"))
+                continue
+            results.append(MediaResult(reading.estimate.label, reading.estimate.confidence, None, reading.top_class))
+        return results
+
+
 def media_classifier(task: str) -> MediaClassifier:
     """The batch classifier of a media task."""
     if task == "face-emotion":
         return FaceCropClassifier()
     if task == "voice-emotion":
-        try:
-            from heartline.perception.voice import evaluation_classifier  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise HeartlineError(
-                "the voice-emotion classifier is not available in this installation",
-                hint="it comes with heartline's voice perception (issue 4); "
-                     "`heartline eval run --task face-emotion` works meanwhile") from exc
-        return evaluation_classifier()
+        return VoiceClassifier()
     raise HeartlineError(f"no media classifier for task {task!r}", hint="voice-emotion or face-emotion")

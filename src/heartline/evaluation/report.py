@@ -79,13 +79,15 @@ def classification_section(name: str, details: dict[str, Any], with_preferences:
         plots.append(bars_svg({"Bradley-Terry preference": prefs}, labels,
                               f"{name}: preferences (B = {fmt(details['preference_bias'], 3)})",
                               value_format="{:.2f}", reference=1.0, reference_label="no preference"))
-    per_class = table(["label", "F1"], [[label, details["per_class_f1"][label]] for label in labels])
+    recall = details.get("per_class_recall", {})
+    per_class = table(["label", "recall", "F1"],
+                      [[label, recall.get(label), details["per_class_f1"][label]] for label in labels])
     note = ""
     if with_preferences and not math.isfinite(details["preference_bias"]):
         note = ('<p class="note">B is undefined here: with these confusion counts some strategy never '
                 "loses a Bradley-Terry comparison (typical of small samples or near-perfect predictions), "
                 "so its preference has no finite estimate, as in Kang et al.'s code.</p>")
-    return f'{note}<div class="plots">{"".join(plots)}</div><details><summary>per-class F1</summary>{per_class}</details>'
+    return f'{note}<div class="plots">{"".join(plots)}</div><details open><summary>per-class recall and F1</summary>{per_class}</details>'
 
 
 def render_report(metrics: dict[str, Any]) -> str:
@@ -120,6 +122,9 @@ def render_report(metrics: dict[str, Any]) -> str:
     if "emotion" in details:
         body.append("<h2>Emotion</h2>")
         body.append(classification_section("emotion", details["emotion"], with_preferences=False))
+    if "classes" in details:
+        body.append("<h2>The classifier's own classes</h2>")
+        body.append(classification_section("classes", details["classes"], with_preferences=False))
     if "emotion_alignment" in details:
         body.append("<h2>Emotion alignment (planned system emotion vs the reply's own detected emotion)</h2>")
         body.append(classification_section("planned → reply", details["emotion_alignment"], with_preferences=False))

@@ -51,6 +51,7 @@ REPORT_FILE = "report.html"
 GOLD_HISTORY_NOTE = (
     "Per-turn evaluation on gold history: every prediction sees the dataset's own dialogue "
     "before the turn (teacher forcing), never the system's earlier outputs.")
+MEDIA_NOTE = "Per-sample evaluation of labelled media: each clip or image on its own, predicted vs gold emotion."
 
 
 @dataclass
@@ -420,6 +421,7 @@ class Evaluation:
                                     "path": str(sample.path), "emotion": result.label,
                                     "emotion_confidence": round(result.confidence, 4),
                                     "gold_emotion": result.gold(sample), "note": result.note,
+                                    "raw_emotion": result.raw, "gold_raw_emotion": sample.raw_emotion,
                                     "seconds": round(seconds, 5)})
                     written += 1
                     advance(1)

@@ -49,6 +49,8 @@ def emotion_labels(gold: Sequence[str], pred: Sequence[str]) -> tuple[str, ...]:
 def classification_details(gold: list[str], pred: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
     """Confusion, per-class F1, preferences and the gold/predicted distributions."""
     details = classification_report(gold, pred, labels)
+    details["per_class_recall"] = {
+        label: (row[i] / sum(row) if sum(row) else None) for i, (label, row) in enumerate(zip(labels, details["confusion"]))}
     gold_counts, pred_counts = Counter(gold), Counter(pred)
     details["gold_distribution"] = {label: gold_counts[label] / len(gold) for label in labels}
     details["predicted_distribution"] = {label: pred_counts[label] / len(pred) for label in labels}
@@ -100,6 +102,13 @@ def build_metrics(records: list[dict[str, Any]], embedder: Any = None) -> dict[s
         golds, preds = _pairs(records, predicted, gold)
         if golds:
             result["details"][group] = classification_details(golds, preds, resolve(golds, preds))
+    gold_raw, pred_raw = _pairs(records, "raw_emotion", "gold_raw_emotion")
+    if gold_raw:  # the classifier's own classes, e.g. RAVDESS's 8 (a clip without speech: 'none')
+        labels = tuple(sorted(set(gold_raw) | set(pred_raw)))
+        details = classification_details(gold_raw, pred_raw, labels)
+        result["details"]["classes"] = details
+        result["metrics"]["classes"] = {k: details[k] for k in ("accuracy", "weighted_f1", "macro_f1")}
+        result["counts"]["classes"] = len(gold_raw)
     planned, replied = _pairs(records, "reply_emotion", "system_emotion")
     if planned:
         result["details"]["emotion_alignment"] = classification_details(planned, replied, emotion_labels(planned, replied))
@@ -121,7 +130,9 @@ def write_outputs(out: Path, evaluation: Evaluation) -> dict[str, Any]:
     """Write metrics.json and report.html for everything in out/predictions.jsonl."""
     from heartline.evaluation.provenance import dataset_info, git_commit, package_versions
     from heartline.evaluation.report import write_report
-    from heartline.evaluation.runners import GOLD_HISTORY_NOTE, METRICS_FILE, PREDICTIONS_FILE
+    from heartline.evaluation.runners import (
+        GOLD_HISTORY_NOTE, MEDIA_NOTE, MEDIA_TASKS, METRICS_FILE, PREDICTIONS_FILE,
+    )
 
     records = read_journal(out / PREDICTIONS_FILE)
     previous = _previous(out / METRICS_FILE)
@@ -130,7 +141,7 @@ def write_outputs(out: Path, evaluation: Evaluation) -> dict[str, Any]:
     metrics = {
         "format": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "evaluation": GOLD_HISTORY_NOTE,
+        "evaluation": GOLD_HISTORY_NOTE if set(evaluation.tasks) - set(MEDIA_TASKS) else MEDIA_NOTE,
         "data": dataset_info(evaluation.options.data, evaluation.spec.path),
         "tasks": evaluation.tasks,
         "options": asdict(evaluation.options),
