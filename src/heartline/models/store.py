@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Literal
@@ -41,11 +41,13 @@ def lock_path(models_dir: Path, name: str) -> Path:
     return models_dir / ".locks" / f"{name}.lock"
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(CHUNK), b""):
             digest.update(block)
+            if on_bytes:
+                on_bytes(len(block))
     return digest.hexdigest()
 
 
@@ -158,8 +160,10 @@ class VerifyResult(BaseModel):
         return self.fetched and all(f.status == "ok" for f in self.files)
 
 
-def verify_dir(directory: Path, spec: ModelSpec) -> VerifyResult:
-    """Re-hash every file of `spec` in `directory` against the catalogue."""
+def verify_dir(
+    directory: Path, spec: ModelSpec, on_bytes: Callable[[int], None] | None = None
+) -> VerifyResult:
+    """Re-hash every file of `spec` in `directory` against the catalogue (progress to `on_bytes`)."""
     if read_manifest(directory) is None:
         return VerifyResult(name=spec.name, fetched=False)
     checks = []
@@ -168,7 +172,7 @@ def verify_dir(directory: Path, spec: ModelSpec) -> VerifyResult:
         if not path.is_file():
             checks.append(FileCheck(path=f.path, status="missing", expected=f.sha256))
             continue
-        actual = sha256_file(path)
+        actual = sha256_file(path, on_bytes)
         status: FileStatus = "ok" if actual == f.sha256 else "mismatch"
         checks.append(FileCheck(path=f.path, status=status, expected=f.sha256, actual=actual))
     return VerifyResult(name=spec.name, fetched=True, files=checks)
