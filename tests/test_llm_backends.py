@@ -317,3 +317,11 @@ def test_openai_backend_against_the_real_llama_server(llama: Any) -> None:
     )
     assert gen.text and "".join(deltas) == gen.text
     assert gen.timings.prompt_tokens and gen.timings.prompt_tokens > 20
+
+
+@pytest.mark.slow
+def test_llama_prompt_over_the_context_is_a_clear_error(llama: Any) -> None:
+    too_long = [{"role": "user", "content": "hello there " * 1200}]  # ~2400 tokens > n_ctx 2048
+    with pytest.raises(BackendError) as err:
+        llama.generate(too_long, GenerationParams(max_tokens=4, timeout_s=LOADED_MACHINE_S))
+    assert "context" in str(err.value) and "llm.n_ctx" in (err.value.hint or "")
