@@ -105,3 +105,27 @@ def test_summary_averages_repeats_and_measures_self_agreement() -> None:
     pooled = summary["self_agreement"]["j"]["pooled"]
     assert pooled["n"] == 2 * len(KEYS)  # only cards scored in both repeats are paired
     assert pooled["exact"] == 0.5
+
+
+def test_seeker_retries_assistant_talk_then_flags_it() -> None:
+    from heartline.config import LLMSettings
+    from heartline.datasets import RoleCard
+    from heartline.evaluation.simulate import SEEKER_FALLBACK, SimulatedSeeker, off_role
+
+    assert off_role("As an AI, I don't have feelings.") and off_role("How can I help you today?")
+    assert not off_role("My boss yelled at me again and I can't sleep.")
+    card = RoleCard(id="c1", source="ESConv", language="en", text="Age: 30\nProblem: lost job")
+    settings = LLMSettings(model="script")
+
+    seeker = SimulatedSeeker(ScriptedBackend(["How can I assist you today?", "Seeker: I lost my job last week."]),
+                             card, settings)
+    assert seeker.speak() == ("I lost my job last week.", False, False)
+    assert "lost job" in seeker.messages[0]["content"]  # the card is the seeker's system prompt
+
+    stuck = SimulatedSeeker(ScriptedBackend(["Let me know if I can help.", "Feel free to ask me anything."]),
+                            card, settings)
+    assert stuck.speak() == ("Feel free to ask me anything.", False, True)
+
+    broken = SimulatedSeeker(ScriptedBackend(["", BackendError("timeout")]), card, settings)
+    assert broken.speak() == (SEEKER_FALLBACK, True, False)
+    assert broken.messages[-1] == {"role": "assistant", "content": SEEKER_FALLBACK}

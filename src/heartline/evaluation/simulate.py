@@ -10,6 +10,7 @@ journals: a rerun into the same directory resumes where it stopped. ``summary.js
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -60,6 +61,17 @@ class SimulationConfig:
     seed: int = 0
 
 
+_ASSISTANT_TALK = re.compile(
+    r"\b(as an ai|language model|i'?m an ai|how can i (help|assist)|i'?m here to (listen|help)|"
+    r"i can(not|'t) assist|feel free to|let me know if)\b", re.IGNORECASE)
+"""Phrases of an assistant, not of a person seeking help: the seeker model fell out of role."""
+
+
+def off_role(text: str) -> bool:
+    """True when the seeker's line sounds like the assistant (small models often drift)."""
+    return bool(_ASSISTANT_TALK.search(text))
+
+
 def _role_prefix_free(text: str) -> str:
     for prefix in ("person:", "seeker:", "me:", "user:", "human:"):
         if text.lower().startswith(prefix):
@@ -79,8 +91,11 @@ class SimulatedSeeker:
             {"role": "user", "content": GREETING},
         ]
 
-    def speak(self) -> tuple[str, bool]:
-        """The seeker's next message; (fallback line, True) when the model fails twice."""
+    def speak(self) -> tuple[str, bool, bool]:
+        """(message, fallback used, off role). One retry when the output is unusable or sounds
+        like an assistant; a second off-role line is kept and flagged, a second unusable one
+        becomes the fallback line."""
+        kept: str | None = None
         for attempt in range(2):
             params = GenerationParams(max_tokens=self.settings.max_tokens, temperature=self.settings.temperature,
                                       top_p=self.settings.top_p, seed=self.seed + 1000 * attempt,
@@ -91,11 +106,17 @@ class SimulatedSeeker:
             except BackendError as exc:
                 log.warning("seeker model failed: %s", exc)
                 continue
-            if not is_garbled(text):
+            if is_garbled(text):
+                continue
+            if not off_role(text):
                 self.messages.append({"role": "assistant", "content": text})
-                return text, False
+                return text, False, False
+            kept = text
+        if kept is not None:
+            self.messages.append({"role": "assistant", "content": kept})
+            return kept, False, True
         self.messages.append({"role": "assistant", "content": SEEKER_FALLBACK})
-        return SEEKER_FALLBACK, True
+        return SEEKER_FALLBACK, True, False
 
     def hear(self, reply: str) -> None:
         self.messages.append({"role": "user", "content": reply})
@@ -116,12 +137,13 @@ def simulate_dialogue(card: RoleCard, seeker_backend: LLMBackend, supporter: Any
     started = time.perf_counter()
     for _ in range(config.turns):
         t0 = time.perf_counter()
-        text, seeker_fallback = seeker.speak()
+        text, seeker_fallback, seeker_off_role = seeker.speak()
         t1 = time.perf_counter()
         turn = supporter.respond(Observation(session_id=session, text=text))
         plan = turn.plan
         turns.append({
-            "seeker": text, "seeker_fallback": seeker_fallback, "reply": turn.reply.text,
+            "seeker": text, "seeker_fallback": seeker_fallback, "seeker_off_role": seeker_off_role,
+            "reply": turn.reply.text,
             "risk": turn.safety.level.value, "reply_fallback": turn.reply.fallback,
             "strategy": plan.strategy if plan else None, "system_emotion": plan.system_emotion if plan else None,
             "user_emotion": plan.user_emotion if plan else None,

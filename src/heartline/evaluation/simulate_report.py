@@ -33,6 +33,12 @@ RELIABILITY_NOTE = (
     "rank close systems.")
 
 
+SEEKER_NOTE = (
+    "The seeker is a role-playing LLM. Models of 135M-0.5B parameters play a person poorly: they "
+    "drift into assistant talk or off topic (counted above as 'out of role' where detectable). "
+    "For simulations that mean something, use a stronger seeker through --seeker-backend openai.")
+
+
 def quadratic_kappa(a: Sequence[int], b: Sequence[int], low: int = SCORE_MIN, high: int = SCORE_MAX) -> float:
     """Cohen's kappa with quadratic weights on an ordinal scale (NaN when undefined)."""
     k = high - low + 1
@@ -120,6 +126,9 @@ def render_simulation(summary: dict[str, Any], transcripts: list[dict[str, Any]]
                              ["system under test", summary["system"]], ["seeker model", summary["seeker"]],
                              ["judges", ", ".join(summary["judge_models"])],
                              ["crisis-protocol turns", summary["crisis_turns"]],
+                             ["seeker lines out of role (sounded like an assistant, after one retry)",
+                              f"{summary['seeker_off_role_turns']} of {summary['seeker_turns']}"],
+                             ["seeker fallback lines (model output unusable twice)", summary["seeker_fallback_turns"]],
                              ["mean seconds per dialogue (simulation)", summary["runtime"]["mean_dialogue_seconds"]],
                              ["mean seconds per judgement", json.dumps(summary["runtime"]["mean_judgement_seconds"])]])]
     body.append("<h2>Scores (0–4, mean over dialogues; repeats averaged per dialogue)</h2>")
@@ -146,7 +155,7 @@ def render_simulation(summary: dict[str, Any], transcripts: list[dict[str, Any]]
                            "quadratic κ", "Pearson r"], agreement_rows))
     else:
         body.append("<p>No agreement measured (run with --judge-repeats 2 or a --second-judge).</p>")
-    body.append("<h2>Transcripts</h2>")
+    body.append(f'<p class="note">{escape(SEEKER_NOTE)}</p><h2>Transcripts</h2>')
     for t in transcripts:
         lines = "".join(f"<p><b>Seeker:</b> {escape(x['seeker'])}<br><b>heartline</b> "
                         f"<i>({escape(str(x.get('strategy')))}, {escape(x['risk'])})</i>: {escape(x['reply'])}</p>"
@@ -172,6 +181,9 @@ def write_simulation_outputs(out: Path, config: SimulationConfig, settings: Sett
         "judge_models": [j.model for j in config.judges], "judge_repeats": config.judge_repeats,
         "seed": config.seed, "dimensions": keys,
         "crisis_turns": sum(t["risk"] == "crisis" for d in transcripts for t in d["turns"]),
+        "seeker_turns": sum(len(d["turns"]) for d in transcripts),
+        "seeker_off_role_turns": sum(bool(t.get("seeker_off_role")) for d in transcripts for t in d["turns"]),
+        "seeker_fallback_turns": sum(bool(t.get("seeker_fallback")) for d in transcripts for t in d["turns"]),
         "runtime": {
             "mean_dialogue_seconds": round(statistics.fmean(d["seconds"] for d in transcripts), 2) if transcripts else None,
             "mean_judgement_seconds": {j: round(statistics.fmean(s), 2) for j, s in judgement_seconds.items()},
