@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -34,6 +35,8 @@ StageCallback = Callable[[str, object], None]
 
 MAX_PROMPT_MESSAGE_TOKENS = 600
 """A single message longer than this is shortened in the prompt (the stored turn keeps it whole)."""
+NOTE_RESERVE_TOKENS = 200
+"""Room kept for the guidance note and the summary of older turns."""
 
 
 class Supporter:
@@ -63,6 +66,17 @@ class Supporter:
 
         return build_supporter(settings or Settings())
 
+    def close(self) -> None:
+        """Release the model (waiting for any cancelled generation) and the store."""
+        self.backend.close()
+        self.store.close()
+
+    def __enter__(self) -> Supporter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ the turn
 
     def respond(
@@ -81,7 +95,7 @@ class Supporter:
 
         with _timed(seconds, "perception"):
             perception = self.perceiver.perceive(observation, history)
-        if not perception.transcript.strip():
+        if _is_blank(perception.transcript):
             raise HeartlineError(
                 "Nothing to respond to: the message is empty" + _warnings_suffix(perception),
                 hint="type a message, or give an audio file with speech in it",
@@ -150,8 +164,10 @@ class Supporter:
         llm = self.settings.llm
         transcript = _shorten(perception.transcript, MAX_PROMPT_MESSAGE_TOKENS, backend.count_tokens)
         current = user_message(transcript, note)
-        fixed = backend.count_tokens(reply_messages([], current)[0]["content"] + current["content"])
-        budget = backend.n_ctx - fixed - max(llm.max_tokens, self.settings.memory.reply_reserve_tokens)
+        # A budget that does not depend on this message keeps the window (and the cache) steady.
+        system = backend.count_tokens(reply_messages([], current)[0]["content"])
+        current_max = MAX_PROMPT_MESSAGE_TOKENS + NOTE_RESERVE_TOKENS
+        budget = backend.n_ctx - system - current_max - max(llm.max_tokens, self.settings.memory.reply_reserve_tokens)
         window = bounded_history(
             past, budget_tokens=max(budget, 0), count_tokens=backend.count_tokens,
             max_turns=self.settings.memory.max_history_turns,
@@ -186,6 +202,11 @@ def _shorten(text: str, max_tokens: int, count_tokens: Callable[[str], int]) -> 
     keep = max(1, len(text) * max_tokens // count_tokens(text))
     head, tail = text[: keep // 2], text[-keep // 2 :]
     return f"{head} … {tail}"
+
+
+def _is_blank(text: str) -> bool:
+    """True when nothing readable is left: whitespace and invisible format characters only."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cf", "Cc") for ch in text)
 
 
 def _warnings_suffix(perception: Perception) -> str:

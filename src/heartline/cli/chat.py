@@ -40,11 +40,14 @@ def chat(
     from heartline.supporter import Supporter
 
     settings = settings_with(model, backend, base_url, planner, locale)
-    with status_console.status("Loading models (the first run fetches them)…"):
-        supporter = Supporter.from_settings(settings)
-    session_id = session or new_id()
-    media = {"audio": audio, "video": video, "image": image}
+    status_console.print("[dim]Loading models (the first run fetches them)…[/]")
+    supporter = Supporter.from_settings(settings)
+    with supporter:
+        _converse(supporter, session or new_id(), once, as_json, {"audio": audio, "video": video, "image": image})
 
+
+def _converse(supporter, session_id: str, once: str | None, as_json: bool, media: dict) -> None:
+    """One scripted turn (--once or media), or the interactive loop."""
     if once is not None or any(media.values()):
         observation = observation_from(session_id, once, **media)
         if as_json:

@@ -1,0 +1,219 @@
+"""The turn pipeline end to end: real models, real stores, real (dead) servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from heartline.config import LLMSettings, Settings
+from heartline.errors import HeartlineError
+from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
+from heartline.llm.factory import make_backend
+from heartline.llm.openai import OpenAIBackend
+from heartline.memory.store import SessionStore
+from heartline.perception import Perceiver
+from heartline.planning.llm import LLMPlanner
+from heartline.safety import SafetyGate
+from heartline.schema import Observation, RiskLevel
+from heartline.supporter import Supporter
+
+PATIENT = Settings(llm=LLMSettings(timeout_s=600.0, first_token_timeout_s=600.0, max_tokens=48))
+"""Generous deadlines: a busy machine must not turn these tests into fallback tests."""
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _supporter(backend, store_url: str, settings: Settings = PATIENT) -> Supporter:
+    return Supporter(
+        backend=backend, perceiver=Perceiver(), safety=SafetyGate(settings.safety),
+        planner=LLMPlanner(backend, timeout_s=settings.llm.timeout_s), store=SessionStore(store_url),
+        settings=settings,
+    )
+
+
+@pytest.fixture()
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sessions.db'}"
+
+
+@pytest.fixture(scope="module")
+def llama() -> Iterator:
+    backend = make_backend(LLMSettings(model="smollm2-135m", n_ctx=2048), Settings(), progress=False)
+    yield backend
+    backend.close()
+
+
+def _dead_backend() -> OpenAIBackend:
+    return OpenAIBackend(f"http://127.0.0.1:{_closed_port()}/v1", "nobody-home", retries=0)
+
+
+# --------------------------------------------------------------------------- real model
+
+
+@pytest.mark.slow
+def test_an_ordinary_turn_is_planned_streamed_and_stored(llama, store_url: str) -> None:
+    supporter = _supporter(llama, store_url)
+    deltas: list[str] = []
+    stages: list[str] = []
+    turn = supporter.respond(
+        Observation(session_id="s1", text="I failed my exam today and I feel stupid."),
+        on_token=deltas.append, on_stage=lambda stage, _record: stages.append(stage),
+    )
+    assert stages == ["perception", "safety", "plan"]
+    assert turn.safety.level == RiskLevel.NONE
+    assert turn.plan.user_emotion in EMOTIONS and turn.plan.system_emotion in EMOTIONS
+    assert turn.plan.strategy in ESCONV_STRATEGIES
+    assert turn.reply.text and deltas
+    assert turn.guidance and turn.plan.strategy in turn.guidance
+    stored = SessionStore(store_url).turns("s1")
+    assert [t.reply.text for t in stored] == [turn.reply.text]
+
+
+@pytest.mark.slow
+def test_a_session_continues_in_a_new_process_with_its_history(llama, store_url: str) -> None:
+    _supporter(llama, store_url).respond(Observation(session_id="s2", text="My dog died on Sunday."))
+    again = _supporter(llama, store_url)
+    turn = again.respond(Observation(session_id="s2", text="I keep looking for him at the door."))
+    assert turn.index == 1
+    assert [t.perception.transcript for t in again.store.turns("s2")] == [
+        "My dog died on Sunday.", "I keep looking for him at the door.",
+    ]
+
+
+@pytest.mark.slow
+def test_an_enormous_message_never_overflows_the_context(llama, store_url: str) -> None:
+    supporter = _supporter(llama, store_url)
+    huge = "I am so tired of everything at work and at home. " * 4000  # ~200k characters
+    for text in (huge, "And nobody listens to me.", huge):
+        turn = supporter.respond(Observation(session_id="big", text=text))
+        assert turn.reply.text
+        assert not (turn.reply.error or "").startswith("llama.cpp rejected")
+    assert len(supporter.store.turns("big")[0].perception.transcript) == len(huge)
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def test_crisis_gets_the_protocol_verbatim_and_no_model_is_asked(store_url: str) -> None:
+    supporter = _supporter(_dead_backend(), store_url)
+    streamed: list[str] = []
+    turn = supporter.respond(Observation(session_id="c", text="i want to kms tonight"), on_token=streamed.append)
+    assert turn.safety.level == RiskLevel.CRISIS
+    assert turn.plan is None and turn.guidance is None
+    assert turn.reply.backend == "safety-protocol" and not turn.reply.fallback
+    assert turn.reply.text == supporter.safety.protocol_reply(turn.safety)
+    assert "".join(streamed) == turn.reply.text
+    assert "emergency" in turn.reply.text.lower()
+
+
+def test_a_crisis_follow_up_stays_in_the_protocol(store_url: str) -> None:
+    supporter = _supporter(_dead_backend(), store_url)
+    supporter.respond(Observation(session_id="c2", text="I'm going to end it all tonight"))
+    follow_up = supporter.respond(Observation(session_id="c2", text="yes"))
+    assert follow_up.safety.level == RiskLevel.CRISIS
+    assert follow_up.reply.backend == "safety-protocol"
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_a_dead_backend_gets_a_safe_fallback_and_the_conversation_goes_on(store_url: str) -> None:
+    supporter = _supporter(_dead_backend(), store_url)
+    first = supporter.respond(Observation(session_id="d", text="I had a horrible day."))
+    second = supporter.respond(Observation(session_id="d", text="My boss yelled at me in front of everyone."))
+    for turn in (first, second):
+        assert turn.reply.fallback and turn.reply.text
+        assert "127.0.0.1" in turn.reply.error
+        assert turn.plan.source == "fallback"
+    assert [t.index for t in supporter.store.turns("d")] == [0, 1]
+
+
+@pytest.mark.slow
+def test_a_server_that_dies_mid_conversation_degrades_to_fallback(store_url: str) -> None:
+    server = make_backend(LLMSettings(model="smollm2-135m", n_ctx=2048), Settings(), progress=False)
+    client = OpenAIBackend(f"{server.server_url}/v1", "smollm2-135m", retries=0)
+    supporter = _supporter(client, store_url)
+    first = supporter.respond(Observation(session_id="m", text="I can't sleep lately."))
+    assert not first.reply.fallback
+    server.close()
+    second = supporter.respond(Observation(session_id="m", text="My mind keeps racing at night."))
+    assert second.reply.fallback and second.reply.error
+    assert len(supporter.store.turns("m")) == 2
+
+
+def test_an_empty_message_is_a_clear_error_and_stores_nothing(store_url: str) -> None:
+    supporter = _supporter(_dead_backend(), store_url)
+    with pytest.raises(HeartlineError, match="empty"):
+        supporter.respond(Observation(session_id="e", text="   \u200b "))
+    assert supporter.store.turns("e") == []
+
+
+def test_odd_unicode_goes_through(store_url: str) -> None:
+    supporter = _supporter(_dead_backend(), store_url)
+    turn = supporter.respond(Observation(session_id="u", text="😢 je suis triste… 悲しい \u202e"))
+    assert turn.reply.text and turn.perception.transcript.startswith("😢")
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "heartline", *args], capture_output=True, text=True,
+                          env=env, timeout=900)
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["HEARTLINE_STORE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    env["HEARTLINE_CONFIG"] = str(tmp_path / "none.toml")
+    return env
+
+
+def test_chat_once_json_prints_the_whole_turn(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "HEARTLINE_LLM__BACKEND": "openai",
+           "HEARTLINE_LLM__BASE_URL": f"http://127.0.0.1:{_closed_port()}/v1"}
+    result = _cli("chat", "--once", "I want to die", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    turn = json.loads(result.stdout)
+    assert turn["safety"]["level"] == "crisis"
+    assert turn["reply"]["backend"] == "safety-protocol"
+    for field in ("perception", "plan", "safety", "reply"):
+        assert field in turn
+
+
+def test_a_process_killed_mid_turn_loses_no_completed_turn(cli_env: dict[str, str], tmp_path: Path) -> None:
+    dead = {**cli_env, "HEARTLINE_LLM__BACKEND": "openai",
+            "HEARTLINE_LLM__BASE_URL": f"http://127.0.0.1:{_closed_port()}/v1"}
+    done = _cli("chat", "--once", "I had a rough week.", "--session", "k", "--json", env=dead)
+    assert done.returncode == 0, done.stderr
+    # A server that accepts the connection and never answers: the next turn hangs until killed.
+    with socket.socket() as hanging:
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen()
+        env = {**cli_env, "HEARTLINE_LLM__BACKEND": "openai",
+               "HEARTLINE_LLM__BASE_URL": f"http://127.0.0.1:{hanging.getsockname()[1]}/v1"}
+        proc = subprocess.Popen([sys.executable, "-m", "heartline", "chat", "--once", "Still rough.",
+                                 "--session", "k"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        hanging.settimeout(120)
+        connection, _ = hanging.accept()  # the turn is now waiting on the model
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        connection.close()
+    turns = SessionStore(cli_env["HEARTLINE_STORE_URL"]).turns("k")
+    assert [t.perception.transcript for t in turns] == ["I had a rough week."]
+    resumed = _cli("chat", "--once", "Still here.", "--session", "k", "--json", env=dead)
+    assert json.loads(resumed.stdout)["index"] == 1
