@@ -90,6 +90,48 @@ CRISIS = [
     ("someone is following me and I'm terrified", "danger"),
     ("I'm in danger, please help", "danger"),
     ("he's going to kill me if I leave", "danger"),
+    # method families: pills, heights, hanging, weapons, water, starving; asking for a way
+    ("what's the most painless way to go", "suicide"),
+    ("im so done. gonna swallow every pill in the cabinet", "suicide"),
+    ("I just took like 30 of my antidepressants", "suicide"),
+    ("I'm up on the roof of my building and I'm going to jump", "suicide"),
+    ("I'm going to jump off the 10th floor", "suicide"),
+    ("bought a rope to hang myself", "suicide"),
+    ("I'll put the gun to my head", "suicide"),
+    ("I'm going to walk into the sea and never come back", "suicide"),
+    ("I'm going to starve myself to death", "suicide"),
+    # intent and time, goodbyes
+    ("I don't see myself alive by the end of the month", "suicide"),
+    ("I won't be alive by the end of the week", "suicide"),
+    ("by the time you read this I'll be gone", "suicide"),
+    ("goodbye forever", "suicide"),
+    ("this is my last message", "suicide"),
+    # desire for death
+    ("can't wait to be dead honestly", "suicide"),
+    ("i'd rather be dead than go back to school", "suicide"),
+    ("death would be such a relief", "suicide"),
+    # planning
+    ("i've been saving up my meds to take them all at once", "suicide"),
+    ("I've written goodbye letters to my family", "suicide"),
+    ("I'm giving away my things because I won't need them", "suicide"),
+    # disguised letters
+    ("I want to \u1d0b\u026a\u029f\u029f \u1d0d\u028fs\u1d07\u029f\ua730", "suicide"),  # small capitals
+    ("s-u-i-c-i-d-e is all i think about", "suicide"),
+    ("k.i.l.l m.y.s.e.l.f", "suicide"),
+    # acute danger
+    ("there's a man outside my window and I'm terrified", "danger"),
+    ("please help, someone is trying to break into my house", "danger"),
+    ("a car has been following me for an hour", "danger"),
+    ("I'm hiding in the bathroom from him", "danger"),
+    # abuse verbs
+    ("my mom burns me with cigarettes", "abuse"),
+    ("he locks me in my room", "abuse"),
+    ("my dad won't let me leave the house", "abuse"),
+    ("my husband throws me against the wall", "abuse"),
+    # harm to others, children
+    ("sometimes I think about strangling my baby when he won't stop crying", "harm_to_others"),
+    ("I keep imagining hurting my kids", "harm_to_others"),
+    ("I'm afraid I'll smother my baby", "harm_to_others"),
 ]
 
 NONE = [
@@ -132,6 +174,34 @@ NONE = [
     "I don't want to live with my parents anymore",
     "I don't want to wake up early tomorrow",
     "I take my pills every morning",
+    # more figures of speech
+    "I'm dying of laughter",
+    "this traffic is murder",
+    "I nearly died when I saw the price",
+    "break a leg tonight!",
+    "I'll jump at the chance",
+    "I'm jumping off the deep end with this new job",
+    "cut me some slack",
+    "I'm cutting back on sugar",
+    "hang in there",
+    "hanging out with friends tonight",
+    "killed it at the gym today",
+    "overdosed on netflix this weekend",
+    "she is drop-dead gorgeous",
+    "I'm so dead if mom finds out",
+    "I'd rather die than eat broccoli lol",
+    "this is my last message for tonight, going to bed",
+    "we jumped off the bridge into the lake, so fun",
+    "I'm going to jump on the trampoline",
+    "I took 2 pills for my headache",
+    "there's a man at the door delivering a package",
+    "my mom holds me when I cry",
+    "my dad pushes me to do better at school",
+    "my parents won't let me go out on school nights",
+    "goodbye everyone, see you tomorrow",
+    "the competition is cutthroat out there",
+    "I have a plan. :)",
+    "don't throw the baby out with the bathwater",
 ]
 
 ELEVATED = [
@@ -147,6 +217,13 @@ ELEVATED = [
     "I was abused as a child",
     "I could kill him for eating my fries",
     "I have the pills right here",
+    # told of someone else: a worried friend or relative gets a check-in (policy: these were crisis before)
+    "she attempt suicide .so i am scaring a lot",
+    "my brother committed suicide last year",
+    "my daughter has been self harming",
+    "my friend is cutting herself",
+    "my son took an overdose last week",
+    "I wish I was never born",
 ]
 
 
@@ -350,3 +427,120 @@ def test_rule_files_are_checked_with_messages_naming_the_rule(tmp_path: Path) ->
     bad.write_text('[[rule]]\nid = "t.cat"\ncategory = "sadness"\nlevel = "crisis"\npatterns = ["x"]\n')
     with pytest.raises(HeartlineError, match="category"):
         RuleSet.load(bad)
+
+
+# --------------------------------------------------------------------------- normalisation and context
+
+
+@pytest.mark.parametrize("text", [
+    "\u1d0b\u026a\u029f\u029f \u1d0d\u028fs\u1d07\u029f\ua730",  # small capitals
+    "\U0001f17a\U0001f178\U0001f17b\U0001f17b \U0001f17c\U0001f188\U0001f182\U0001f174\U0001f17b\U0001f175",  # squared
+    "k.i.l.l m.y.s.e.l.f",
+    "k-i-l-l m-y-s-e-l-f",
+    "\u0138\u0268\u0142\u0142 my\u015b\u0119\u0142f",  # letters with strokes and hooks
+])
+def test_disguised_letters_read_as_plain_latin(text: str) -> None:
+    from heartline.safety.normalize import normalise
+
+    assert normalise(text)[0].text.replace(" ", "") in ("killmyself", "ĸillmyself")
+
+
+def test_letterlike_table_comes_from_unicode_names() -> None:
+    from heartline.safety.normalize import letterlike
+
+    table = letterlike()
+    assert table["\u1d0b"] == "k" and table["\ua730"] == "f" and table["\u0142"] == "l"
+    assert "\u00e9" not in table  # NFKD already strips the accent
+    assert "\u0250" not in table  # a turned letter is not the letter
+
+
+def test_third_person_lowers_to_elevated_and_says_why(gate: SafetyGate) -> None:
+    from heartline.safety import RuleSet
+
+    findings = RuleSet.builtin().detect("my sister tried to kill herself and she attempted suicide again")
+    assert findings and all(f.level == RiskLevel.ELEVATED for f in findings)
+    lowered = [f for f in RuleSet.builtin().detect("he tried to commit suicide") if f.lowered_by]
+    assert lowered and lowered[0].lowered_by == "third_person"
+    # the person's own words after someone else's stay crisis
+    assert gate.check("my brother attempted suicide and now I want to kill myself too").level == RiskLevel.CRISIS
+    assert gate.check("my family would be better off if I died").level == RiskLevel.CRISIS
+
+
+@pytest.mark.parametrize("text", [
+    "a" * 15000,
+    "there is a man " * 1000,
+    "my dad " * 2100,
+    "took like " * 1500,
+    "s-" * 7000,
+    "roof and I am going to " * 600,
+])
+def test_long_inputs_finish(gate: SafetyGate, text: str) -> None:
+    assert gate.check(text).level in tuple(RiskLevel)
+
+
+# --------------------------------------------------------------------------- scan and CLI
+
+
+def _dialogue(*seeker: str):
+    from heartline.schema import Dialogue, Utterance
+
+    utterances = []
+    for text in seeker:
+        utterances += [Utterance(speaker="seeker", text=text), Utterance(speaker="supporter", text="I hear you.")]
+    return Dialogue(id="d1", dataset="test", utterances=utterances)
+
+
+def test_scan_counts_levels_with_and_without_history(gate: SafetyGate) -> None:
+    from heartline.safety.scan import scan_dialogues
+
+    dialogues = [_dialogue("hi", "I want to kill myself", "yes", "ok"), _dialogue("my exam went well")]
+    with_history = scan_dialogues(dialogues, gate)
+    assert with_history.messages == 5 and with_history.dialogues == 2
+    assert with_history.levels == {"none": 2, "crisis": 3}
+    assert with_history.carried["crisis"] == 2
+    assert with_history.categories["crisis"]["suicide"] == 3
+    alone = scan_dialogues(dialogues, gate, history=False)
+    assert alone.levels == {"none": 4, "crisis": 1}
+    assert [f.index for f in alone.flagged] == [2]
+    assert scan_dialogues(dialogues, gate, limit=1).messages == 4
+    assert [f.text for f in with_history.sample(1, RiskLevel.CRISIS)] in (
+        [["I want to kill myself"], ["yes"], ["ok"]])
+
+
+def test_cli_check_json_gives_the_protocol_reply() -> None:
+    from typer.testing import CliRunner
+
+    import heartline.cli.safety  # noqa: F401  (registers the sub-app)
+    from heartline.cli import app
+
+    result = CliRunner().invoke(app, ["safety", "check", "I want to \u1d0b\u026a\u029f\u029f \u1d0d\u028fs\u1d07\u029f\ua730",
+                                      "--locale", "en-GB", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["level"] == "crisis" and data["categories"] == ["suicide"]
+    assert "116 123" in data["reply"]
+    calm = CliRunner().invoke(app, ["safety", "check", "this exam is killing me"])
+    assert calm.exit_code == 0 and "none" in calm.output
+
+
+def test_cli_scan_reads_a_dataset_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import heartline.cli.safety  # noqa: F401  (registers the sub-app)
+    from heartline.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+
+    path = tmp_path / "train.txt"
+    rows = [{"emotion_type": "sadness", "problem_type": "job", "situation": "s", "experience_type": "x",
+             "dialog": [{"text": t, "speaker": "usr", "strategy": None} if i % 2 == 0 else
+                        {"text": "I see.", "speaker": "sys", "strategy": "Question"}
+                        for i, t in enumerate(["hello", "", "I took a bunch of pills", "", "thanks"])]}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["safety", "scan", f"esconv:{path}", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["messages"] == 3 and data["levels"]["crisis"] == 2 and data["carried"] == {"crisis": 1}
+    assert data["sample"]["crisis"][0]["text"] == "I took a bunch of pills"
+    table = CliRunner().invoke(app, ["safety", "scan", f"esconv:{path}", "--alone"])
+    assert table.exit_code == 0 and "overdose" in table.output

@@ -1,8 +1,8 @@
 """Text normalisation for risk detection, keeping a map back to the original characters.
 
-People in distress type fast, misspell, disguise words ("k1ll", "s u i c i d e", "diiiie") or
-paste odd unicode (fullwidth or mathematical letters, look-alike Cyrillic, zero-width
-spaces). Rules match against a plain lowercase form; every character of that form remembers
+People in distress type fast, misspell, disguise words ("k1ll", "s u i c i d e", "d.i.e",
+"diiiie") or paste odd unicode (fullwidth, mathematical or small-capital letters, look-alike
+Cyrillic, zero-width spaces). Rules match against a plain lowercase form; every character of that form remembers
 which original character it came from, so evidence is quoted as the person wrote it.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
 """Combining marks (accents, zalgo) and format characters (zero-width spaces and joiners)."""
@@ -19,6 +20,15 @@ _APOSTROPHES = frozenset("'`\u00b4\u2018\u2019\u02bc\u2032")
 """Dropped so that "don't", "don’t" and "dont" read the same."""
 
 _DASHES = dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-")
+
+_LETTERLIKE_NAME = re.compile(
+    r"(?:LATIN (?:LETTER SMALL CAPITAL|SMALL LETTER|CAPITAL LETTER|LETTER)|MODIFIER LETTER (?:SMALL |CAPITAL )?"
+    r"|(?:NEGATIVE )?(?:SQUARED|CIRCLED|PARENTHESIZED) LATIN (?:CAPITAL |SMALL )?LETTER|REGIONAL INDICATOR SYMBOL LETTER)"
+    r" ?([A-Z])(?: WITH [A-Z ]+)?$"
+)
+_LETTERLIKE_BLOCKS = ((0x80, 0x300), (0x1D00, 0x1DC0), (0x1E00, 0x1F00), (0x2C60, 0x2C80), (0xA720, 0xA800),
+                      (0xAB30, 0xAB70), (0x1F100, 0x1F200))
+"""Latin-1 to IPA, phonetic extensions, Latin Extended-C/D/E, enclosed alphanumerics."""
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
 """Digits map inside any word that also has letters; symbols only between two word characters."""
@@ -51,21 +61,41 @@ def normalise(text: str, confusables: dict[str, str] | None = None) -> list[Norm
 
     Both forms undo unicode tricks, look-alike letters, light leetspeak and spaced-out
     letters. They differ in letter runs of three or more: the first keeps two ("killlll" ->
-    "kill"), the second keeps one ("diiiie" -> "die"). Rules are matched against both.
+    "kill"), the second keeps one ("diiiie" -> "die"). Rules are matched against both; a
+    text without such runs has one form.
     """
     chars = _fold(text, confusables or {})
     chars = _unleet(chars)
     chars = _join_spaced(chars)
     base = _shorten(_join(chars), _GAPS, keep=3)
+    if not _RUNS.search(base.text):
+        return [base]
     return [_shorten(base, _RUNS, keep=2), _shorten(base, _RUNS, keep=1)]
+
+
+@lru_cache(maxsize=1)
+def letterlike() -> dict[str, str]:
+    """Letters that NFKD leaves alone but that read as a plain Latin letter, by Unicode name:
+    small capitals ("ᴋɪʟʟ"), letters with strokes or hooks ("ł", "ɨ"), squared and
+    regional-indicator letters ("🅺", "🇰")."""
+    table = {}
+    for low, high in _LETTERLIKE_BLOCKS:
+        for code in range(low, high):
+            ch = chr(code)
+            named = _LETTERLIKE_NAME.match(unicodedata.name(ch, ""))
+            if named and unicodedata.normalize("NFKD", ch) == ch:
+                table[ch] = named.group(1).lower()
+    return table
 
 
 def _fold(text: str, confusables: dict[str, str]) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
+    letters = letterlike()
     for index, ch in enumerate(text):
         for c in unicodedata.normalize("NFKD", ch):
             if unicodedata.category(c) in _DROP_CATEGORIES or c in _APOSTROPHES:
                 continue
+            c = letters.get(c, c)
             for folded in c.casefold():
                 folded = confusables.get(folded, _DASHES.get(folded, folded))
                 out.extend((f, index) for f in folded)

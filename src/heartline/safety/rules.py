@@ -1,7 +1,8 @@
 """The data-driven risk detector: rules, idiom exclusions and safe statements from `rules.toml`.
 
 A rule is a category, a level and a list of patterns. A match that overlaps an idiom span is
-discarded; a match negated in its clause, or placed in the past by its sentence, is lowered
+discarded; a match negated in its clause, placed in the past by its sentence, or told of
+someone else (the nearest subject before it in its clause is "he", "my friend", ...) is lowered
 one level when its rule allows. See the comments at the top of `rules.toml` for the pattern
 language.
 """
@@ -43,7 +44,7 @@ class Finding:
     start: int
     end: int
     lowered_by: str | None = None
-    """'negation' or 'past' when the rule's level was lowered for that reason."""
+    """'negation', 'past' or 'third_person' when the rule's level was lowered for that reason."""
 
 
 class Detector(Protocol):
@@ -60,6 +61,7 @@ class Rule:
     patterns: tuple[re.Pattern[str], ...]
     negatable: bool = True
     historical: bool = False
+    third_person: bool = False
 
 
 class RuleSet:
@@ -74,6 +76,8 @@ class RuleSet:
         historical: re.Pattern[str],
         clause_break: re.Pattern[str],
         confusables: dict[str, str],
+        first_person: re.Pattern[str] | None = None,
+        third_person: re.Pattern[str] | None = None,
     ) -> None:
         self.rules = rules
         self.idioms = idioms
@@ -82,6 +86,8 @@ class RuleSet:
         self.historical = historical
         self.clause_break = clause_break
         self.confusables = confusables
+        self.first_person = first_person or re.compile(r"(?!x)x")
+        self.third_person = third_person or re.compile(r"(?!x)x")
 
     @classmethod
     def builtin(cls) -> RuleSet:
@@ -118,7 +124,8 @@ class RuleSet:
                     hint=f"category is one of {', '.join(CATEGORIES)}; level is crisis or elevated",
                 )
             rules.append(Rule(entry["id"], category, RiskLevel(level), compile_all(entry, "rule"),
-                              entry.get("negatable", True), entry.get("historical", False)))
+                              entry.get("negatable", True), entry.get("historical", False),
+                              entry.get("third_person", False)))
         return cls(
             rules=rules,
             idioms=[p for entry in data.get("idiom", []) for p in compile_all(entry, "idiom")],
@@ -127,6 +134,8 @@ class RuleSet:
             historical=_compile_raw(context.get("historical", r"(?!x)x"), f"{source}: context.historical"),
             clause_break=_compile_raw(context.get("clause_break", r"[.!?;\n]"), f"{source}: context.clause_break"),
             confusables=dict(data.get("confusables", {})),
+            first_person=_compile_raw(context.get("first_person", r"(?!x)x"), f"{source}: context.first_person"),
+            third_person=_compile_raw(context.get("third_person", r"(?!x)x"), f"{source}: context.third_person"),
         )
 
     # ------------------------------------------------------------------ matching
@@ -156,15 +165,26 @@ class RuleSet:
                     if s == e or any(s < ie and is_ < e for is_, ie in idiom_spans):
                         continue
                     level, lowered_by = rule.level, None
-                    if rule.negatable and self.negation.search(t[self._clause_start(t, s):s]):
+                    clause = t[self._clause_start(t, s):s]
+                    if rule.negatable and self.negation.search(clause):
                         level, lowered_by = _LOWER[level], "negation"
                     elif rule.historical and self.historical.search(_sentence(t, s, e)):
                         level, lowered_by = _LOWER[level], "past"
+                    elif rule.third_person and self._about_someone_else(clause, t[s:e]):
+                        level, lowered_by = _LOWER[level], "third_person"
                     if level == RiskLevel.NONE:
                         continue
                     os, oe = norm.source_span(s, e)
                     findings.append(Finding(rule.id, rule.category, level, original[os:oe], os, oe, lowered_by))
         return findings
+
+    def _about_someone_else(self, clause: str, matched: str) -> bool:
+        """True when the nearest subject in `clause` (the text before a match) is someone else
+        and the match itself does not speak of the person ("... if I died")."""
+        if self.first_person.search(matched):
+            return False
+        third = max((m.end() for m in self.third_person.finditer(clause)), default=-1)
+        return third >= 0 and third > max((m.end() for m in self.first_person.finditer(clause)), default=-1)
 
     def _clause_start(self, text: str, position: int) -> int:
         start = 0
