@@ -78,7 +78,7 @@ def classification_section(name: str, details: dict[str, Any], with_preferences:
         prefs = [details["preferences"][label] for label in labels]
         plots.append(bars_svg({"Bradley-Terry preference": prefs}, labels,
                               f"{name}: preferences (B = {fmt(details['preference_bias'], 3)})",
-                              value_format="{:.2f}", reference=1.0, reference_label="no preference"))
+                              value_format="{:.2f}", reference=1.0, reference_label="no preference (1)"))
     recall = details.get("per_class_recall", {})
     per_class = table(["label", "recall", "F1"],
                       [[label, recall.get(label), details["per_class_f1"][label]] for label in labels])

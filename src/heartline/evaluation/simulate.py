@@ -172,12 +172,8 @@ def _supporter(settings: Settings) -> Iterator[Any]:
 
     with tempfile.TemporaryDirectory(prefix="heartline-sim-") as tmp:
         local = settings.model_copy(update={"store_url": f"sqlite:///{Path(tmp) / 'sessions.db'}"})
-        supporter = build_supporter(local)
-        try:
+        with build_supporter(local) as supporter:
             yield supporter
-        finally:
-            supporter.backend.close()
-            supporter.store.close()
 
 
 Progress = Callable[[str, int], Callable[[int], Any]]

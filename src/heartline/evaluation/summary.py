@@ -93,6 +93,12 @@ def build_metrics(records: list[dict[str, Any]], embedder: Any = None) -> dict[s
         report = score_records(scorable, embedder=embedder if any("response" in r for r in scorable) else None)
         result.update(metrics=report.metrics, counts=report.counts, notes=list(report.notes),
                       sacrebleu_signature=report.sacrebleu_signature, label_sets=report.label_sets)
+    replies = [r for r in records if isinstance(r.get("response"), str)]
+    fallbacks = sum(bool(r.get("fallback")) for r in replies)
+    if fallbacks:
+        result["notes"].append(
+            f"{fallbacks} of {len(replies)} replies are the pipeline's fallback text (the backend failed or "
+            "wrote garbage; see 'error' in predictions.jsonl); they are scored as they are, as a user would see them")
     unlabelled = sum(1 for r in records if r.get("kind") in ("seeker", "media") and r.get("gold_emotion") is None)
     if unlabelled:
         result["notes"].append(f"{unlabelled} emotion predictions have no gold label (e.g. ESConv has "

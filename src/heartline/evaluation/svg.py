@@ -62,7 +62,8 @@ def bars_svg(series: Mapping[str, Sequence[float]], labels: Sequence[str], title
     n, k = len(labels), max(len(names), 1)
     group = max(36, 14 * k + 14)
     left, top, plot_h = 72, 44, 220
-    width = left + n * group + 30
+    legend = len(names) * 150 + (150 if reference is not None and reference_label else 0)
+    width = max(left + n * group + 30, left + legend)
     height = top + plot_h + 120
     values = [v for vs in series.values() for v in vs if v == v]  # drop NaN
     peak = max([*values, reference or 0.0, 1e-9]) * 1.12
@@ -93,11 +94,14 @@ def bars_svg(series: Mapping[str, Sequence[float]], labels: Sequence[str], title
         y = base - plot_h * reference / peak
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 20}" y2="{y:.1f}" stroke="#c33" '
                      'stroke-dasharray="5,4"/>')
-        if reference_label:
-            parts.append(_text(width - 22, y - 4, reference_label, 9, "end", extra='fill="#c33"'))
     for s, name in enumerate(names):
         x = left + s * 150
         parts.append(f'<rect x="{x}" y="{height - 18}" width="10" height="10" fill="{PALETTE[s % len(PALETTE)]}"/>')
         parts.append(_text(x + 14, height - 9, name, 10, "start"))
+    if reference is not None and reference_label:  # in the legend, so that it never covers a bar
+        x = left + len(names) * 150
+        parts.append(f'<line x1="{x}" y1="{height - 13}" x2="{x + 12}" y2="{height - 13}" stroke="#c33" '
+                     'stroke-dasharray="4,3"/>')
+        parts.append(_text(x + 16, height - 9, reference_label, 10, "start"))
     parts.append("</svg>")
     return "".join(parts)
