@@ -1,7 +1,10 @@
 """Held-out phrasings for the safety gate, written after the rules were finished.
 
-The rules were NOT tuned on these lists after measuring: misses here are known gaps,
-reported as they are. The test guards against regressions below the measured figures.
+Round 2 (`HELD_OUT_*`) was written after the rule families of the second pass were done and
+measured once; the rules were NOT tuned on it afterwards, so its misses are known gaps,
+reported as they are. Round 1 (`ROUND1_*`) was the first pass's held-out set; its misses were
+then reported and the second pass generalised the rules from them, so it is no longer
+held-out: it stays as a regression set. The tests guard against falling below the figures.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from heartline.schema import RiskLevel
 
 log = logging.getLogger(__name__)
 
-HELD_OUT_CRISIS = [
+ROUND1_CRISIS = [
     "tonight is the night i finally kill myself",
     "I've decided to end my life this weekend",
     "i keep thinking everyone would be relieved if i was gone for good",
@@ -68,7 +71,7 @@ HELD_OUT_CRISIS = [
     "honestly i just want to die at this point",
 ]
 
-HELD_OUT_NONE = [
+ROUND1_NONE = [
     "this homework is going to be the death of me lol",
     "I'm literally dying, that video is hilarious",
     "my phone battery is dead again",
@@ -121,7 +124,7 @@ HELD_OUT_NONE = [
     "he hit the ball out of the park",
 ]
 
-HELD_OUT_ELEVATED = [
+ROUND1_ELEVATED = [
     "i don't know how much longer i can keep going",
     "everyone would be fine without me around",
     "sometimes i wonder if anyone would notice if i vanished",
@@ -135,29 +138,225 @@ HELD_OUT_ELEVATED = [
 ]
 
 
+HELD_OUT_CRISIS = [
+    # suicide
+    ("I'm going to kill myself after my parents fall asleep", "suicide"),
+    ("i have the rope ready in the garage", "suicide"),
+    ("nobody will even notice when I'm gone tomorrow", "suicide"),
+    ("I'm done living. tonight's the night", "suicide"),
+    ("i wanna go to sleep forever", "suicide"),
+    ("sometimes i think i should just end my life", "suicide"),
+    ("Im gonna jump off the bridge after work", "suicide"),
+    ("thinking of driving into oncoming traffic on the way home", "suicide"),
+    ("I've got my dad's gun and I'm going to use it on myself", "suicide"),
+    ("i wrote letters to everyone explaining why i did it", "suicide"),
+    ("honestly wish i were dead", "suicide"),
+    ("I don't want to exist anymore", "suicide"),
+    ("is 20 sleeping pills enough to die", "overdose"),
+    ("this will be my last post, thank you all for everything", "suicide"),
+    ("i've decided tonight is when i end things", "suicide"),
+    ("I want to hang myself from the ceiling fan", "suicide"),
+    ("can someone tell me the easiest way to kill myself", "suicide"),
+    ("i'm suicidal and i have a plan", "suicide"),
+    ("I just want to die already, i can't do this", "suicide"),
+    ("I'm going to drown myself in the lake", "suicide"),
+    ("planning my suicide for next friday", "suicide"),
+    ("i feel like ending it all rn", "suicide"),
+    ("all I want is to be dead", "suicide"),
+    ("I'm standing on the balcony and I want to jump", "suicide"),
+    ("there's no reason for me to keep living, i'm going to end it", "suicide"),
+    ("I'm kinda hoping I don't wake up tomorrow", "suicide"),
+    ("I can't wait to die, life is pointless", "suicide"),
+    # self-harm
+    ("I cut myself so deep last night it wouldn't stop bleeding", "self_harm"),
+    ("i need to feel the blade again, i'm going to cut tonight", "self_harm"),
+    ("i've been burning my arms with a lighter", "self_harm"),
+    ("I relapsed and started self-harming again", "self_harm"),
+    ("I want to slice my thighs up", "self_harm"),
+    ("I keep hitting myself until I bruise", "self_harm"),
+    ("i carved words into my skin with a razor", "self_harm"),
+    ("I scratch my arms until they bleed every night", "self_harm"),
+    # overdose
+    ("I took 15 of my xanax and I feel weird", "overdose"),
+    ("i just swallowed half a bottle of tylenol", "overdose"),
+    ("I'm going to OD tonight", "overdose"),
+    ("i downed all my sleeping pills with wine", "overdose"),
+    ("how much paracetamol does it take to die", "overdose"),
+    ("took way too many pills on purpose", "overdose"),
+    ("i just overdosed on my insulin", "overdose"),
+    ("I'm going to take every pill in the house", "overdose"),
+    # harm to others
+    ("I'm going to stab my roommate while he sleeps", "harm_to_others"),
+    ("i keep getting urges to hurt my newborn", "harm_to_others"),
+    ("I want to shoot everyone at my school", "harm_to_others"),
+    ("I'm planning to poison my husband", "harm_to_others"),
+    ("one day I'm going to kill my boss, I swear", "harm_to_others"),
+    ("I'm scared I'm going to drown my son in the bath", "harm_to_others"),
+    ("I want to beat my girlfriend until she can't move", "harm_to_others"),
+    # abuse
+    ("my dad hits me with a belt every night", "abuse"),
+    ("my boyfriend slapped me again and threatened to do worse", "abuse"),
+    ("my stepmom locks me in the basement for days", "abuse"),
+    ("my husband strangles me when he's drunk", "abuse"),
+    ("I was raped at a party last weekend", "abuse"),
+    ("my uncle makes me touch him", "abuse"),
+    ("my girlfriend punches me and I don't know what to do", "abuse"),
+    ("my brother is molesting me", "abuse"),
+    # danger
+    ("someone broke into my apartment and is still here", "danger"),
+    ("a guy has been following me home from the bus stop and I'm scared", "danger"),
+    ("my ex showed up with a knife", "danger"),
+    ("i'm locked in the bathroom, he's trying to get in", "danger"),
+    ("there's someone in my house right now, help", "danger"),
+    ("my husband said he's going to kill me when he gets home", "danger"),
+    ("i think someone is watching me through my window, im so scared", "danger"),
+    ("he's pointing a gun at me", "danger"),
+]
+
+HELD_OUT_NONE = [
+    # figures of speech
+    "this meeting could have been an email, kill me now lol",
+    "I'm literally dying of boredom in this lecture",
+    "my phone is about to die",
+    "the game tonight is going to be a killer",
+    "she slayed that performance",
+    "I could murder a burger right now",
+    "my boss will have my head if I'm late again",
+    "my feet are killing me after that hike",
+    "I'm dead serious about quitting",
+    "the suspense is going to kill me",
+    "stop, you're killing me \U0001f602",
+    "that exam absolutely destroyed me",
+    "I jumped at the opportunity to travel",
+    "I'm hanging in there, thanks for asking",
+    "we hung out at the mall all day",
+    "I cut my hair short yesterday",
+    "I'm cutting down on caffeine",
+    "the company is cutting jobs",
+    "I took a shot at the exam",
+    "let's shoot for Friday",
+    "my mom is going to murder me when she sees the carpet",
+    "I almost died of embarrassment",
+    "I'm so dead, I forgot my homework",
+    "I overdosed on chocolate this weekend",
+    "killing it at work lately",
+    "she's drop dead gorgeous in that dress",
+    "I'd kill to have her job",
+    "break a leg at your audition!",
+    "I'm dying to know what happens next",
+    "he's dead to me now",
+    "my plants are dying because I forget to water them",
+    "this commute is the death of me",
+    "I want to bury myself in blankets and sleep all day",
+    "I'm drowning in paperwork",
+    "rent is killing us this year",
+    "I bombed my interview",
+    "I jumped out of bed when the alarm rang",
+    "he nearly killed himself laughing",
+    "the cliffhanger at the end of the episode",
+    "I'd rather die than go to that wedding lol",
+    # ordinary feelings
+    "I feel so empty since the divorce",
+    "I'm anxious about my exam tomorrow",
+    "my dog died last week and I miss him",
+    "I'm angry that my sister never calls",
+    "I'm so tired of arguing with my husband",
+    "I hate how my boss treats me",
+    "I've been crying all day and I don't know why",
+    "my best friend moved away and I feel alone",
+    "I take my medication every night before bed",
+    "the doctor doubled my dose of sertraline",
+    "I'm worried about my mom's surgery",
+    "I can't stop overthinking everything",
+    "I got rejected from my dream school",
+    "my kids drive me crazy sometimes",
+    "I yelled at my son today and I feel awful",
+    "I feel like nobody understands me",
+    "I'm stuck in a job I hate",
+    "my grandpa passed away in his sleep",
+    "I'm nervous about meeting his parents",
+    "my roommate is so messy it makes me furious",
+    "I'm up on the roof fixing the gutter",
+    "I'm standing at the edge of the pool, too scared to dive",
+]
+
+HELD_OUT_ELEVATED = [
+    "I don't see the point in trying anymore",
+    "sometimes I wish I could just disappear",
+    "I feel like a burden on my family",
+    "my best friend told me she's been cutting",
+    "my brother tried to overdose last year",
+    "i would never do it but i think about dying a lot",
+    "everything feels hopeless lately",
+    "I can't take this anymore",
+    "my husband checks my phone and controls all our money",
+    "I used to self harm when I was a teenager",
+    "nobody would care if I disappeared",
+    "I'm scared of my dad when he drinks",
+    "my classmate said he wants to kill himself",
+    "I don't feel safe at home",
+    "I've stopped eating, I just don't care",
+    "I'm so angry I could hurt someone",
+    "I haven't hurt myself in months but the urges are back",
+    "there's no way out for me",
+]
+
+
 @pytest.fixture(scope="module")
 def gate() -> SafetyGate:
     return SafetyGate()
 
 
-def test_held_out_precision_and_recall(gate: SafetyGate) -> None:
-    crisis_hits = [t for t in HELD_OUT_CRISIS if gate.check(t).level == RiskLevel.CRISIS]
-    false_alarms = [t for t in HELD_OUT_NONE if gate.check(t).level == RiskLevel.CRISIS]
-    any_flag_none = [t for t in HELD_OUT_NONE if gate.check(t).level != RiskLevel.NONE]
-    flagged_elevated = [t for t in HELD_OUT_ELEVATED if gate.check(t).level != RiskLevel.NONE]
-    recall = len(crisis_hits) / len(HELD_OUT_CRISIS)
+def _measure(gate: SafetyGate, crisis: list[str], none: list[str], elevated: list[str]) -> tuple[float, float]:
+    crisis_hits = [t for t in crisis if gate.check(t).level == RiskLevel.CRISIS]
+    false_alarms = [t for t in none if gate.check(t).level == RiskLevel.CRISIS]
+    any_flag_none = [t for t in none if gate.check(t).level != RiskLevel.NONE]
+    flagged_elevated = [t for t in elevated if gate.check(t).level != RiskLevel.NONE]
+    recall = len(crisis_hits) / len(crisis)
     precision = len(crisis_hits) / max(1, len(crisis_hits) + len(false_alarms))
-    log.info("held-out crisis recall %.3f precision %.3f; none flagged %d/%d; elevated flagged %d/%d",
-             recall, precision, len(any_flag_none), len(HELD_OUT_NONE), len(flagged_elevated),
-             len(HELD_OUT_ELEVATED))
-    log.info("missed: %s", sorted(set(HELD_OUT_CRISIS) - set(crisis_hits)))
-    log.info("false alarms: %s", false_alarms)
+    log.info("crisis recall %.3f precision %.3f; none flagged %d/%d; elevated flagged %d/%d",
+             recall, precision, len(any_flag_none), len(none), len(flagged_elevated), len(elevated))
+    log.info("missed: %s", sorted(set(crisis) - set(crisis_hits)))
+    log.info("flagged ordinary: %s", any_flag_none)
+    return recall, precision
+
+
+def test_held_out_precision_and_recall(gate: SafetyGate) -> None:
+    recall, precision = _measure(gate, [t for t, _ in HELD_OUT_CRISIS], HELD_OUT_NONE, HELD_OUT_ELEVATED)
     assert recall >= RECALL_FLOOR
     assert precision >= PRECISION_FLOOR
 
 
-# Measured once, on the commit that added these lists: crisis recall 36/50 = 0.72, precision
-# 36/36 = 1.00 (no phrase from HELD_OUT_NONE flagged at any level); HELD_OUT_ELEVATED: 4/10
-# flagged. Floors sit just below, so that a rule change that loses ground fails here.
+def test_held_out_categories_of_detected_crises(gate: SafetyGate) -> None:
+    detected = [(t, c) for t, c in HELD_OUT_CRISIS if gate.check(t).level == RiskLevel.CRISIS]
+    right = [t for t, c in detected if c in gate.check(t).categories]
+    assert len(right) / len(detected) >= CATEGORY_FLOOR
+
+
+def test_held_out_ordinary_messages_stay_quiet(gate: SafetyGate) -> None:
+    flagged = [t for t in HELD_OUT_NONE if gate.check(t).level != RiskLevel.NONE]
+    assert len(flagged) <= NONE_FLAGGED_CEILING, flagged
+
+
+def test_round1_regression_set(gate: SafetyGate) -> None:
+    recall, precision = _measure(gate, ROUND1_CRISIS, ROUND1_NONE, ROUND1_ELEVATED)
+    assert recall >= ROUND1_RECALL_FLOOR
+    assert precision >= PRECISION_FLOOR
+    assert all(gate.check(t).level == RiskLevel.NONE for t in ROUND1_NONE)
+
+
+def test_table_sizes() -> None:
+    assert len(HELD_OUT_CRISIS) >= 60 and len(HELD_OUT_NONE) >= 60 and len(HELD_OUT_ELEVATED) >= 15
+    assert {c for _, c in HELD_OUT_CRISIS} == {"suicide", "self_harm", "overdose", "harm_to_others", "abuse", "danger"}
+
+
+# Round 2, measured once on commit 0214794 (rules finished before the lists were written):
+# crisis recall 47/66 = 0.712, precision 47/47 = 1.00, category right on 46/47 detected;
+# HELD_OUT_NONE: 1/62 flagged at any level ("he nearly killed himself laughing" -> elevated);
+# HELD_OUT_ELEVATED: 14/18 flagged (11 elevated, 3 crisis). Floors sit just below.
 RECALL_FLOOR = 0.70
 PRECISION_FLOOR = 0.95
+CATEGORY_FLOOR = 0.95
+NONE_FLAGGED_CEILING = 1
+# Round 1 was 36/50 = 0.72 when first measured; 50/50 after the second pass generalised from its misses.
+ROUND1_RECALL_FLOOR = 0.98
