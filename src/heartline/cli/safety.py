@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -34,7 +34,7 @@ def _gate(locale: str | None) -> SafetyGate:
 def check(
     text: Annotated[str, typer.Argument(help="The person's message.")],
     history: Annotated[
-        Optional[list[str]], typer.Option("--history", "-H", help="An earlier message of theirs (repeat, oldest first).")
+        list[str] | None, typer.Option("--history", "-H", help="An earlier message of theirs (repeat, oldest first).")
     ] = None,
     locale: LocaleOption = None,
     as_json: JsonOption = False,
@@ -62,7 +62,7 @@ def check(
 @safety_app.command("scan")
 def scan(
     spec: Annotated[str, typer.Argument(help="A dataset spec, e.g. esconv:../shared/data/esconv/train.txt or mesc:../shared/data/mesc#train.")],
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Scan only the first N dialogues.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Scan only the first N dialogues.")] = None,
     history: Annotated[bool, typer.Option("--history/--alone", help="Check each message with the person's earlier messages, or alone.")] = True,
     sample: Annotated[int, typer.Option("--sample", min=0, help="Show this many flagged messages per level.")] = 15,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample drawn.")] = 0,
