@@ -30,7 +30,7 @@ def model_card(*, title: str, summary: str, datasets: Sequence[str], train_specs
                details: Sequence[str] = ()) -> str:
     research = sorted(set(datasets) & RESEARCH_ONLY)
     use = ("**Research use only**: trained on " + ", ".join(research) +
-           ", whose licences do not allow commercial use." if research else
+           ", whose terms allow research use only (no commercial use)." if research else
            "Usable under the licences of its training data below.")
     lines = [
         f"# {title}", "", summary, "",
@@ -38,7 +38,8 @@ def model_card(*, title: str, summary: str, datasets: Sequence[str], train_specs
         "It steers a supportive reply; it is not a clinical instrument and does not detect crises.", "",
         "## Training data", "", *[f"- `{s}`" for s in train_specs], "",
         "## Licences", "", *[f"- {entry}" for entry in licences(datasets)], "",
-        "## Validation figures", "", "F1 in %, preference bias B as Kang et al. (ACL 2024).", "",
+        "## Validation figures", "",
+        "Accuracy and F1 in %" + ("; preference bias B as Kang et al. (ACL 2024)." if with_bias else "."), "",
         metrics_table(valid, with_bias), "",
     ]
     if details:

@@ -22,7 +22,7 @@ from heartline.training.plots import confusion_plot
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b, seed=0) for l2 in (1e-4, 1e-3) for b in (0.5, 1.0)]
+DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b) for l2 in (1e-5, 1e-4) for b in (0.25, 0.5)]
 
 
 def emotion_matrix(examples: Sequence[EmotionExample], embedder: CachedEmbedder) -> np.ndarray:

@@ -60,7 +60,7 @@ def tradeoff_plot(curve: Sequence[dict[str, Any]], title: str, path: Path) -> No
     """Q and W-F1 (left axis, %) and B (right axis) against the prior-correction alpha; prior
     matching drawn as horizontal dotted lines in the same colours."""
     plt = _pyplot()
-    prior = [p for p in curve if p["method"] in ("none", "prior")]
+    prior = sorted((p for p in curve if p["method"] in ("none", "prior")), key=lambda p: p["alpha"])
     match = next((p for p in curve if p["method"] == "match"), None)
     alphas = [p["alpha"] for p in prior]
     fig, ax = plt.subplots(figsize=(6.5, 4))

@@ -26,7 +26,8 @@ from heartline.training.plots import confusion_plot, preferences_plot, tradeoff_
 log = logging.getLogger(__name__)
 
 DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b) for l2 in (3e-4, 1e-3, 3e-3) for b in (0.5, 1.0)]
-ALPHAS = tuple(round(0.1 * i, 1) for i in range(0, 16))
+ALPHAS = tuple(round(0.1 * i, 1) for i in range(-10, 16))
+"""Prior-correction strengths: negative values move a class-balanced head back towards the prior."""
 Q_TOLERANCE = 0.005
 """Bias control may cost at most this much macro-F1 (absolute) against the best alpha."""
 
@@ -70,7 +71,7 @@ def bias_curve(probs: np.ndarray, gold: Sequence[str], labels: tuple[str, ...],
                control: BiasControl) -> list[dict[str, Any]]:
     """Q, W-F1, B and accuracy on valid for no control, prior correction at each alpha, and matching."""
     curve: list[dict[str, Any]] = [{"method": "none", "alpha": 0.0, **_point(labels, gold, probs)}]
-    for alpha in ALPHAS[1:]:
+    for alpha in (a for a in ALPHAS if a != 0.0):
         corrected = control.with_method("prior", alpha).apply(probs)
         curve.append({"method": "prior", "alpha": alpha, **_point(labels, gold, corrected)})
     curve.append({"method": "match", "alpha": 0.0,
