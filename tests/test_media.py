@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 pytest.importorskip("av", reason="needs the media extra")
 from media_maker import AUDIO_FORMATS, VIDEO_FORMATS, face_photo, tone, write_audio, write_video
 

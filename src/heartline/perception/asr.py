@@ -1,7 +1,12 @@
 """Speech recognition with Whisper (CTranslate2 through faster-whisper, int8 on CPU).
 
-The same encoder also yields an utterance embedding (mean and spread of its last layer over
-the audio), which the voice-emotion classifier reads alongside the prosody features.
+An utterance (under 30 s) is decoded from the encoder run at the audio's own length plus one
+second of silence, rather than padded to Whisper's 30 s window (as whisper.cpp's `audio_ctx`
+does): on a 5 s turn the encoder, the dominant cost, runs about 6× faster, with the same word
+error rate on our synthesised sentences (without the extra second Whisper repeats itself).
+The encoder also gives the utterance embedding (mean and spread of its last layer over time,
+at the speech's exact length) that the voice-emotion classifier reads. Longer recordings go
+through faster-whisper's windowed `transcribe`.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +25,13 @@ from heartline.perception.media import SAMPLE_RATE
 log = logging.getLogger(__name__)
 
 NO_SPEECH_PROB = 0.6
-"""A Whisper segment more likely silence than this, and poorly decoded, is dropped."""
+"""Text Whisper itself deems more likely silence than this, and decodes poorly, is dropped."""
 MIN_AVG_LOGPROB = -1.0
+WINDOW_S = 30
+TAIL_S = 1
+"""Seconds of silence after the speech that Whisper decodes (without it, it repeats itself)."""
+TOKENS_PER_S = 8
+"""Generation stops after this many tokens per second of audio (+16): no runaway repetition."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +39,7 @@ class Transcript:
     text: str
     language: str
     confidence: float
-    """Mean per-token probability of the kept segments, 0 when nothing was said."""
+    """Geometric-mean token probability, 0 when nothing was said."""
 
 
 class Whisper:
@@ -48,34 +59,48 @@ class Whisper:
         self.language = language
         self.beam_size = beam_size
 
-    def transcribe(self, samples: np.ndarray) -> Transcript:
-        """The words in 16 kHz mono audio. Give it speech only (cut by VAD): Whisper invents
-        words for silence and noise, which is why segments it thinks are silence are dropped."""
-        segments, info = self.model.transcribe(
-            samples,
-            language=self.language,
-            beam_size=self.beam_size,
-            condition_on_previous_text=False,
-            vad_filter=False,
-            without_timestamps=True,
-        )
-        texts: list[str] = []
-        logprobs: list[float] = []
-        for segment in segments:
-            if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < MIN_AVG_LOGPROB:
-                log.debug("dropped a segment Whisper deems silence: %r", segment.text)
-                continue
-            texts.append(segment.text.strip())
-            logprobs.append(segment.avg_logprob)
-        text = " ".join(t for t in texts if t)
-        confidence = float(np.exp(np.mean(logprobs))) if logprobs else 0.0
-        return Transcript(text=text, language=info.language, confidence=confidence)
-
     def embed(self, samples: np.ndarray) -> np.ndarray:
-        """Mean and standard deviation of the encoder's last layer over the audio (2×d floats).
-
-        The encoder runs on the audio's own length (not padded to 30 s), which is ~30× faster."""
-        max_samples = 30 * SAMPLE_RATE
-        features = self.model.feature_extractor(samples[:max_samples])
+        """Mean and standard deviation of the last encoder layer over the first 30 s of audio."""
+        features = self.model.feature_extractor(samples[: WINDOW_S * SAMPLE_RATE])
         hidden = np.asarray(self.model.encode(features))[0]
         return np.concatenate([hidden.mean(axis=0), hidden.std(axis=0)]).astype(np.float32)
+
+    def transcribe(self, samples: np.ndarray) -> Transcript:
+        """The words in 16 kHz mono audio. Give it speech only (cut by VAD): Whisper invents
+        words for silence and noise, which is also why text it deems silence is dropped."""
+        if len(samples) + TAIL_S * SAMPLE_RATE > WINDOW_S * SAMPLE_RATE:
+            return self._windowed(samples)
+        from faster_whisper.tokenizer import Tokenizer
+
+        padded = np.concatenate([samples, np.zeros(TAIL_S * SAMPLE_RATE, np.float32)])
+        encoded = self.model.encode(self.model.feature_extractor(padded))
+        language = self.language or self._detect(encoded)
+        tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
+                              task="transcribe", language=language)  # fmt: skip
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        result = self.model.model.generate(
+            encoded, [prompt], beam_size=self.beam_size, return_scores=True,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1],
+            max_length=len(prompt) + 16 + int(TOKENS_PER_S * len(samples) / SAMPLE_RATE),
+        )[0]  # fmt: skip
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        avg_logprob = float(result.scores[0])
+        if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < MIN_AVG_LOGPROB:
+            log.debug("dropped text Whisper deems silence: %r", tokenizer.decode(tokens))
+            return Transcript("", language, 0.0)
+        text = tokenizer.decode(tokens).strip()
+        return Transcript(text, language, float(np.exp(avg_logprob)) if text else 0.0)
+
+    def _detect(self, encoded: Any) -> str:
+        results = self.model.model.detect_language(encoded)[0]
+        return results[0][0][2:-2]  # "<|en|>" -> "en"
+
+    def _windowed(self, samples: np.ndarray) -> Transcript:
+        segments, info = self.model.transcribe(
+            samples, language=self.language, beam_size=self.beam_size,
+            condition_on_previous_text=False, vad_filter=False, without_timestamps=True,
+        )  # fmt: skip
+        kept = [s for s in segments if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < MIN_AVG_LOGPROB)]
+        text = " ".join(s.text.strip() for s in kept if s.text.strip())
+        confidence = float(np.exp(np.mean([s.avg_logprob for s in kept]))) if kept else 0.0
+        return Transcript(text, info.language, confidence)

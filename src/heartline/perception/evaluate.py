@@ -8,13 +8,16 @@ face detection first with `detect=True` to measure the whole path on larger pict
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from heartline.config import PerceptionSettings
 from heartline.datasets import MediaSample
 from heartline.evaluation.classification import classification_report
 from heartline.labels import EMOTIONS
+from heartline.perception import factory
 from heartline.perception.face import FaceAnalyzer
 from heartline.perception.media import Frame, decode_audio, decode_image
 from heartline.perception.voice import VoiceAnalyzer
@@ -36,9 +39,11 @@ def report(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> d
     return out
 
 
-def evaluate_voice(samples: Iterable[MediaSample], analyzer: VoiceAnalyzer) -> dict[str, Any]:
+def evaluate_voice(samples: Iterable[MediaSample], analyzer: VoiceAnalyzer | None = None) -> dict[str, Any]:
     """Accuracy over the classifier's own classes (e.g. RAVDESS's 8, by `raw_emotion`) and over
-    the canonical emotions; clips where no speech is heard count as wrong."""
+    the canonical emotions; clips where no speech is heard count as wrong. Without an
+    analyzer, the default models are loaded."""
+    analyzer = analyzer or factory.load_voice(PerceptionSettings())
     samples = list(samples)
     classes = analyzer.model.classes
     gold_raw, pred_raw, gold, pred = [], [], [], []
@@ -67,13 +72,15 @@ def _with_none(labels: Sequence[str], pred: Sequence[str]) -> tuple[str, ...]:
     return (*labels, NONE) if NONE in pred else tuple(labels)
 
 
-def evaluate_face(samples: Iterable[MediaSample], analyzer: FaceAnalyzer, detect: bool = False) -> dict[str, Any]:
+def evaluate_face(samples: Iterable[MediaSample], analyzer: FaceAnalyzer | None = None,
+                  detect: bool = False) -> dict[str, Any]:
     """Accuracy and per-class recall of facial expression over the canonical emotions.
 
     With `detect=False` each image is taken as a face crop; with `detect=True` the face is
     found first, and images without a detected face count as wrong ("no_face")."""
     import cv2
 
+    analyzer = analyzer or factory.load_face()
     samples = list(samples)
     gold, pred = [], []
     no_face = 0

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import Mapping, Sequence
 
 import numpy as np
 

@@ -12,16 +12,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 from heartline.config import PerceptionSettings
 from heartline.errors import HeartlineError
 from heartline.perception.base import FaceReader, TextEmotionModel, VoiceReader
 from heartline.perception.face import FaceReading
 from heartline.perception.fusion import Fusion
-from heartline.perception.media import Frame, MediaLimits, decode_audio, decode_image, decode_video, has_audio_track
+from heartline.perception.media import (
+    Frame,
+    MediaLimits,
+    decode_audio,
+    decode_image,
+    decode_video,
+    has_audio_track,
+)
 from heartline.perception.voice import VoiceReading
 from heartline.schema import EmotionEstimate, Media, Observation, Perception, PlanContext, Utterance
 
@@ -64,7 +71,7 @@ class Perceiver:
         voice: VoiceReader | Callable[[], VoiceReader] | None = None,
         face: FaceReader | Callable[[], FaceReader] | None = None,
         fusion: Fusion | None = None,
-        limits: MediaLimits = MediaLimits(),
+        limits: MediaLimits | None = None,
         face_fps: float = 4.0,
     ) -> None:
         """`voice` and `face` are readers or zero-argument builders called on first use."""
@@ -72,7 +79,7 @@ class Perceiver:
         self._voice = _Lazy(None, voice) if isinstance(voice, VoiceReader) else _Lazy(voice)
         self._face = _Lazy(None, face) if isinstance(face, FaceReader) else _Lazy(face)
         self.fusion = fusion or Fusion()
-        self.limits = limits
+        self.limits = limits or MediaLimits()
         self.face_fps = face_fps
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="perceive")
 

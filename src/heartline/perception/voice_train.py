@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -171,7 +172,7 @@ def train(data: VoiceData, holdout: int = 4, folds: int = 4) -> tuple[Head, dict
         "feature_sets": list(feature_sets),
         "norms": {"low": norms.low, "high": norms.high},
         "training": {**asdict(FitConfig(l2=l2, balance=1.0, max_iter=500)), "temperature": temperature,
-                     "actors": actors, "n": int(len(y))},  # fmt: skip
+                     "actors": actors, "n": len(y)},
     }
     metrics = {
         "protocol": f"speaker-independent: actors {', '.join(test_actors)} held out; selection by "

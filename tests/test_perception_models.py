@@ -1,0 +1,146 @@
+"""The real voice and face models on media the tests make: speech, silence, noise, faces."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("faster_whisper", reason="needs the media extra")
+from media_maker import face_photo, no_face_picture, speak, write_audio, write_video
+
+from heartline.config import PerceptionSettings
+from heartline.perception import Perceiver, factory
+from heartline.perception.face import FaceAnalyzer
+from heartline.perception.media import SAMPLE_RATE, Frame
+from heartline.perception.voice import VoiceAnalyzer
+from heartline.schema import Media, Observation
+
+pytestmark = pytest.mark.slow
+
+SENTENCES = [
+    "I have been feeling very tired and sad since my father passed away.",
+    "My sister called me this morning and we talked for an hour.",
+]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower().replace("'ve", " have"))
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = words(reference), words(hypothesis)
+    d = np.arange(len(hyp) + 1)
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d.copy(), i
+        for j, h in enumerate(hyp, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r != h))
+    return float(d[len(hyp)]) / len(ref)
+
+
+@pytest.fixture(scope="module")
+def voice() -> VoiceAnalyzer:
+    return factory.load_voice(PerceptionSettings())
+
+
+@pytest.fixture(scope="module")
+def face() -> FaceAnalyzer:
+    return factory.load_face()
+
+
+@pytest.mark.parametrize("sentence", SENTENCES)
+def test_synthesised_speech_is_transcribed(voice: VoiceAnalyzer, sentence: str) -> None:
+    audio = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), speak(sentence), np.zeros(SAMPLE_RATE, np.float32)])
+    reading = voice.read(audio)
+    assert reading.transcript is not None
+    assert word_error_rate(sentence, reading.transcript.text) <= 0.25, reading.transcript.text
+    assert reading.estimate is not None and reading.estimate.modality == "voice"
+    assert sum(reading.estimate.distribution.values()) == pytest.approx(1.0, abs=1e-4)
+    assert reading.cues.startswith("voice: ") and reading.measures["speech_s"] > 2.0
+    assert 60 < reading.measures["pitch_hz"] < 300
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "hum"])
+def test_no_words_are_invented(voice: VoiceAnalyzer, kind: str) -> None:
+    rng = np.random.default_rng(1)
+    n = 4 * SAMPLE_RATE
+    audio = {
+        "silence": np.zeros(n, np.float32),
+        "noise": rng.normal(0, 0.05, n).astype(np.float32),
+        "hum": (0.2 * np.sin(2 * np.pi * 50 * np.arange(n) / SAMPLE_RATE)).astype(np.float32),
+    }[kind]
+    reading = voice.read(audio)
+    assert reading.transcript is not None and reading.transcript.text == ""
+    assert reading.estimate is None and reading.notes == ["no speech heard"]
+
+
+def test_face_photo_shows_one_happy_face(face: FaceAnalyzer) -> None:
+    reading = face.read_image(face_photo())
+    assert reading.face_frames == 1 and reading.notes == []
+    assert max(reading.distribution, key=reading.distribution.get) == "joy"
+    assert reading.cues == "face looks happy" and reading.confidence > 0.5
+
+
+def test_no_face_dark_tiny_and_several_faces(face: FaceAnalyzer) -> None:
+    assert face.read_image(no_face_picture()).notes == ["no face found"]
+    assert face.read_image(np.full((240, 320, 3), 8, np.uint8)).notes == ["too dark"]
+    assert face.read_image(np.full((30, 40, 3), 128, np.uint8)).notes == ["image too small"]
+    head = face_photo()[0:256, 96:352]  # the astronaut's head and shoulders
+    pair = np.full((300, 640, 3), 90, np.uint8)
+    pair[22:278, 30:286] = head
+    pair[22:278, 354:610] = head
+    reading = face.read_frames([Frame(0.0, pair)])
+    assert reading.face_frames == 1 and "several faces; followed the largest" in reading.notes
+
+
+def test_face_is_followed_through_a_video_with_gaps(face: FaceAnalyzer) -> None:
+    frames = [Frame(i / 4, face_photo() if i % 3 else no_face_picture(512, 512)) for i in range(9)]
+    reading = face.read_frames(frames)
+    assert reading.frames == 9 and reading.face_frames == 6
+    assert reading.notes == ["face seen in 6 of 9 frames"]
+    assert reading.cues.startswith("face mostly happy")
+
+
+def test_spoken_and_filmed_turn_end_to_end(tmp_path: Path, voice: VoiceAnalyzer, face: FaceAnalyzer) -> None:
+    speech = speak(SENTENCES[0])
+    audio = write_audio(tmp_path / "turn.webm", speech, SAMPLE_RATE)  # what browsers record
+    frames = [face_photo()[::2, ::2].copy() for _ in range(20)]
+    video = write_video(tmp_path / "turn.mp4", frames, fps=10)
+    perceiver = Perceiver(voice=voice, face=face)
+    perception = perceiver.perceive(
+        Observation(audio=Media(kind="audio", path=audio), video=Media(kind="video", path=video)), []
+    )
+    assert perception.transcript_source == "speech"
+    assert word_error_rate(SENTENCES[0], perception.transcript) <= 0.25
+    assert set(perception.modalities) == {"voice", "face"}
+    assert sum(perception.contributions.values()) == pytest.approx(1.0)
+    assert "voice: " in perception.cues and "face mostly happy" in perception.cues
+    assert perception.measures["face"]["face_frames"] == perception.measures["face"]["frames"]
+    dumped = perception.model_dump_json()
+    assert "samples" not in dumped and perception.warnings == []
+
+
+def test_filmed_turn_hears_its_own_sound_and_typed_text_wins(tmp_path: Path, voice: VoiceAnalyzer,
+                                                             face: FaceAnalyzer) -> None:  # fmt: skip
+    frames = [face_photo()[::2, ::2].copy() for _ in range(20)]
+    video = write_video(tmp_path / "turn.webm", frames, fps=10, audio=speak(SENTENCES[1]), audio_rate=SAMPLE_RATE)
+    perceiver = Perceiver(voice=voice, face=face)
+    perception = perceiver.perceive(Observation(text="hello there", video=Media(kind="video", path=video)), [])
+    assert perception.transcript == "hello there" and perception.transcript_source == "typed"
+    assert {"voice", "face"} <= set(perception.modalities), perception.warnings
+
+
+def test_corrupt_audio_leaves_the_face(tmp_path: Path, voice: VoiceAnalyzer, face: FaceAnalyzer) -> None:
+    broken = tmp_path / "broken.ogg"
+    broken.write_bytes(b"OggS" + bytes(range(256)) * 4)
+    image = tmp_path / "me.png"
+    import cv2
+
+    cv2.imwrite(str(image), face_photo()[:, :, ::-1])
+    perception = Perceiver(voice=voice, face=face).perceive(
+        Observation(audio=Media(kind="audio", path=broken), image=Media(kind="image", path=image)), []
+    )
+    assert perception.user_emotion == "joy" and set(perception.contributions) == {"face"}
+    assert len(perception.warnings) == 1 and perception.warnings[0].startswith("voice: ")
