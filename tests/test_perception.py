@@ -216,3 +216,12 @@ def test_temperature_fit_softens_overconfident_logits() -> None:
     logits = rng.normal(0, 1, (400, 4))
     logits[np.arange(400), y] += 1.0
     assert fit_temperature(10 * logits, y) > 5
+
+
+def test_perceiver_from_settings_loads_no_model_until_a_turn_needs_it() -> None:
+    from heartline.config import PerceptionSettings
+
+    perceiver = Perceiver.from_settings(PerceptionSettings(face_fps=2.0), text_model=FixedTextModel("anger"))
+    perception = perceiver.perceive(Observation(text="so annoyed"), [])
+    assert perception.user_emotion == "anger" and perceiver.face_fps == 2.0
+    assert perceiver._voice._value is None and perceiver._face._value is None

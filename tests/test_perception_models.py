@@ -144,3 +144,40 @@ def test_corrupt_audio_leaves_the_face(tmp_path: Path, voice: VoiceAnalyzer, fac
     )
     assert perception.user_emotion == "joy" and set(perception.contributions) == {"face"}
     assert len(perception.warnings) == 1 and perception.warnings[0].startswith("voice: ")
+
+
+def test_perceive_command_prints_the_perception_as_json(tmp_path: Path) -> None:
+    import json
+
+    import cv2
+    from typer.testing import CliRunner
+
+    from heartline.cli import _register, app
+
+    _register()
+    image = tmp_path / "me.jpg"
+    cv2.imwrite(str(image), face_photo()[:, :, ::-1])
+    audio = write_audio(tmp_path / "turn.flac", speak(SENTENCES[1]), SAMPLE_RATE)
+    result = CliRunner().invoke(app, ["perceive", "--audio", str(audio), "--image", str(image),
+                                      "--no-text-model", "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    perception = json.loads(result.output)
+    assert perception["transcript_source"] == "speech" and "sister" in perception["transcript"].lower()
+    assert set(perception["contributions"]) == {"voice", "face"}
+    assert perception["modalities"]["face"]["label"] == "joy"
+    assert perception["cues"].startswith("voice: ")
+
+
+@pytest.mark.data
+def test_batch_evaluation_on_the_shared_datasets(shared_data: Path, voice: VoiceAnalyzer, face: FaceAnalyzer) -> None:
+    from heartline.datasets import read_fer2013, read_ravdess
+    from heartline.perception.evaluate import evaluate_face, evaluate_voice
+
+    faces = list(read_fer2013(shared_data / "fer2013"))[::18]  # every class, ~200 images
+    result = evaluate_face(faces, face)
+    assert result["n"] == len(faces) and result["no_face"] == 0
+    assert result["canonical"]["accuracy"] > 0.5  # 65.4% on all of PublicTest
+    clips = [s for s in read_ravdess(shared_data / "ravdess") if s.meta["actor"] == "Actor_01"][::10]
+    result = evaluate_voice(clips, voice)
+    assert result["n"] == len(clips) and result["no_speech"] == 0
+    assert set(result["classes"]["per_class_recall"]) >= {"calm", "surprised"}

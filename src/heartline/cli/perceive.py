@@ -10,7 +10,6 @@ import typer
 from heartline.cli import app
 
 
-
 @app.command("perceive")
 def perceive(
     text: Annotated[str | None, typer.Option(help="What the person typed.")] = None,
@@ -43,10 +42,10 @@ def perceive(
         image=Media(kind="image", path=image) if image else None,
     )
     perception = perceiver.perceive(observation, [])
-    console = Console()
     if json_out:
-        console.print_json(perception.model_dump_json())
+        typer.echo(perception.model_dump_json(indent=2))
         return
+    console = Console()
     console.print(f"[bold]transcript[/] ({perception.transcript_source}): {perception.transcript or '—'}")
     table = Table(title=f"user emotion: {perception.user_emotion or 'unknown'}")
     for column in ("modality", "emotion", "probability", "confidence", "contribution", "source"):
