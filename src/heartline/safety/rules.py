@@ -1,7 +1,7 @@
 """The data-driven risk detector: rules, idiom exclusions and safe statements from `rules.toml`.
 
 A rule is a category, a level and a list of patterns. A match that overlaps an idiom span is
-discarded; a match negated in its clause, placed in the past by its sentence, or told of
+discarded; a match negated in its clause, placed in the past by its clause, or told of
 someone else (the nearest subject before it in its clause is "he", "my friend", ...) is lowered
 one level when its rule allows. See the comments at the top of `rules.toml` for the pattern
 language.
@@ -29,7 +29,6 @@ CATEGORIES: tuple[str, ...] = ("suicide", "self_harm", "overdose", "harm_to_othe
 
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _LOWER = {RiskLevel.CRISIS: RiskLevel.ELEVATED, RiskLevel.ELEVATED: RiskLevel.NONE}
-_SENTENCE_BREAK = re.compile(r"[.!?\n]")
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ class RuleSet:
                     clause = t[self._clause_start(t, s):s]
                     if rule.negatable and self.negation.search(clause):
                         level, lowered_by = _LOWER[level], "negation"
-                    elif rule.historical and self.historical.search(_sentence(t, s, e)):
+                    elif rule.historical and self.historical.search(self._clause(t, s, e)):
                         level, lowered_by = _LOWER[level], "past"
                     elif rule.third_person and self._about_someone_else(clause, t[s:e]):
                         level, lowered_by = _LOWER[level], "third_person"
@@ -186,6 +185,11 @@ class RuleSet:
         third = max((m.end() for m in self.third_person.finditer(clause)), default=-1)
         return third >= 0 and third > max((m.end() for m in self.first_person.finditer(clause)), default=-1)
 
+    def _clause(self, text: str, start: int, end: int) -> str:
+        """The clause around text[start:end] ("I used to be happy but now I want to die": the second)."""
+        right = self.clause_break.search(text, end)
+        return text[self._clause_start(text, start):right.start() if right else len(text)]
+
     def _clause_start(self, text: str, position: int) -> int:
         start = 0
         for m in self.clause_break.finditer(text, 0, position):
@@ -200,12 +204,6 @@ def _builtin() -> RuleSet:
 
 def _rank(level: RiskLevel) -> int:
     return {RiskLevel.NONE: 0, RiskLevel.ELEVATED: 1, RiskLevel.CRISIS: 2}[level]
-
-
-def _sentence(text: str, start: int, end: int) -> str:
-    left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, start)), default=0)
-    right = _SENTENCE_BREAK.search(text, end)
-    return text[left:right.start() if right else len(text)]
 
 
 def _expand_macros(raw: dict[str, str], source: str) -> dict[str, str]:
