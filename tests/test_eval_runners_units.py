@@ -8,8 +8,8 @@ import pytest
 
 from heartline.errors import HeartlineError
 from heartline.evaluation.journal import Journal, read_journal
-from heartline.evaluation.runners import expand_tasks, seeker_items, supporter_items
 from heartline.evaluation.replies import gold_turns
+from heartline.evaluation.runners import expand_tasks, seeker_items, supporter_items
 from heartline.schema import Dialogue, PlanContext, Utterance
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_one_card_two_turns(shared_data: Path, tmp_path: Path) -> None:
     assert summary["dimensions"] == list(load_rubric().keys)
     assert summary["n_dialogues"] == 1 and summary["runtime"]["mean_dialogue_seconds"] > 0
     html = (tmp_path / "report.html").read_text()
-    assert "not a substitute for human ratings" in html and dialogue["turns"][0]["seeker"][:20] in html
+    assert "substitute for human ratings" in html and escape(dialogue["turns"][0]["seeker"][:20]) in html
 
     # Rerunning resumes: nothing is simulated or judged twice.
     run_simulation(cards, tmp_path, config, settings)

@@ -7,7 +7,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,7 +165,12 @@ def render_simulation(summary: dict[str, Any], transcripts: list[dict[str, Any]]
 
 
 def write_simulation_outputs(out: Path, config: SimulationConfig, settings: Settings, cards: str) -> dict[str, Any]:
-    from heartline.evaluation.simulate import REPORT_FILE, SCORES_FILE, SUMMARY_FILE, TRANSCRIPTS_FILE
+    from heartline.evaluation.simulate import (
+        REPORT_FILE,
+        SCORES_FILE,
+        SUMMARY_FILE,
+        TRANSCRIPTS_FILE,
+    )
 
     keys = list(load_rubric().keys)
     transcripts = read_journal(out / TRANSCRIPTS_FILE)
@@ -174,7 +179,7 @@ def write_simulation_outputs(out: Path, config: SimulationConfig, settings: Sett
     for record in scores:
         judgement_seconds[record["judge_model"]].append(float(record.get("seconds") or 0.0))
     summary = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "cards": cards, "n_dialogues": len(transcripts), "turns": config.turns,
         "system": f"{settings.llm.backend}:{settings.llm.model}, planner {settings.planner.method}",
         "seeker": f"{config.seeker.backend}:{config.seeker.model}",

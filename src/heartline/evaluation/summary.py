@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +137,11 @@ def write_outputs(out: Path, evaluation: Evaluation) -> dict[str, Any]:
     from heartline.evaluation.provenance import dataset_info, git_commit, package_versions
     from heartline.evaluation.report import write_report
     from heartline.evaluation.runners import (
-        GOLD_HISTORY_NOTE, MEDIA_NOTE, MEDIA_TASKS, METRICS_FILE, PREDICTIONS_FILE,
+        GOLD_HISTORY_NOTE,
+        MEDIA_NOTE,
+        MEDIA_TASKS,
+        METRICS_FILE,
+        PREDICTIONS_FILE,
     )
 
     records = read_journal(out / PREDICTIONS_FILE)
@@ -146,7 +150,7 @@ def write_outputs(out: Path, evaluation: Evaluation) -> dict[str, Any]:
     settings = evaluation.settings
     metrics = {
         "format": FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "evaluation": GOLD_HISTORY_NOTE if set(evaluation.tasks) - set(MEDIA_TASKS) else MEDIA_NOTE,
         "data": dataset_info(evaluation.options.data, evaluation.spec.path),
         "tasks": evaluation.tasks,

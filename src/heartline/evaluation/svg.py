@@ -7,6 +7,7 @@ bars with a reference line (e.g. strategy preferences against the unbiased value
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
@@ -30,8 +31,8 @@ def confusion_svg(matrix: Sequence[Sequence[int]], labels: Sequence[str], title:
     cell = max(26, min(48, 420 // max(n, 1)))
     left, top = 150, 60
     width, height = left + n * cell + 20, top + n * cell + 130
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'),
              _text(width / 2, 18, title, 13, extra='font-weight="600"'),
              _text(left + n * cell / 2, 40, "predicted", 11),
              _text(16, top + n * cell / 2, "gold", 11, extra=f'transform="rotate(-90 16 {top + n * cell / 2:.1f})"')]
@@ -65,10 +66,10 @@ def bars_svg(series: Mapping[str, Sequence[float]], labels: Sequence[str], title
     legend = len(names) * 150 + (150 if reference is not None and reference_label else 0)
     width = max(left + n * group + 30, left + legend)
     height = top + plot_h + 120
-    values = [v for vs in series.values() for v in vs if v == v]  # drop NaN
+    values = [v for vs in series.values() for v in vs if not math.isnan(v)]
     peak = max([*values, reference or 0.0, 1e-9]) * 1.12
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'),
              _text(width / 2, 18, title, 13, extra='font-weight="600"')]
     base = top + plot_h
     parts.append(f'<line x1="{left}" y1="{base}" x2="{width - 20}" y2="{base}" stroke="#888"/>')
@@ -81,7 +82,7 @@ def bars_svg(series: Mapping[str, Sequence[float]], labels: Sequence[str], title
     for i, label in enumerate(labels):
         for s, name in enumerate(names):
             value = series[name][i]
-            if value != value:  # NaN: undefined, no bar
+            if math.isnan(value):  # undefined: no bar
                 continue
             h = plot_h * value / peak
             x = left + i * group + 7 + s * bar
