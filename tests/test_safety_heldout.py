@@ -1,10 +1,10 @@
 """Held-out phrasings for the safety gate, written after the rules were finished.
 
-Round 2 (`HELD_OUT_*`) was written after the rule families of the second pass were done and
-measured once; the rules were NOT tuned on it afterwards, so its misses are known gaps,
-reported as they are. Round 1 (`ROUND1_*`) was the first pass's held-out set; its misses were
-then reported and the second pass generalised the rules from them, so it is no longer
-held-out: it stays as a regression set. The tests guard against falling below the figures.
+Each round was written after a pass of rule work was committed and measured once; misses are
+known gaps, reported as they are. The current held-out set is round 3 (`HELD_OUT_*`): the
+rules were NOT tuned on it. Rounds 1 and 2 were held-out when written, but the next pass
+generalised the rules from their misses, so they are regression sets now. The tests guard
+against falling below the figures.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ ROUND1_ELEVATED = [
 ]
 
 
-HELD_OUT_CRISIS = [
+ROUND2_CRISIS = [
     # suicide
     ("I'm going to kill myself after my parents fall asleep", "suicide"),
     ("i have the rope ready in the garage", "suicide"),
@@ -213,7 +213,7 @@ HELD_OUT_CRISIS = [
     ("he's pointing a gun at me", "danger"),
 ]
 
-HELD_OUT_NONE = [
+ROUND2_NONE = [
     # figures of speech
     "this meeting could have been an email, kill me now lol",
     "I'm literally dying of boredom in this lecture",
@@ -280,7 +280,7 @@ HELD_OUT_NONE = [
     "I'm standing at the edge of the pool, too scared to dive",
 ]
 
-HELD_OUT_ELEVATED = [
+ROUND2_ELEVATED = [
     "I don't see the point in trying anymore",
     "sometimes I wish I could just disappear",
     "I feel like a burden on my family",
@@ -299,6 +299,167 @@ HELD_OUT_ELEVATED = [
     "I'm so angry I could hurt someone",
     "I haven't hurt myself in months but the urges are back",
     "there's no way out for me",
+]
+
+
+HELD_OUT_CRISIS = [
+    # suicide
+    ("I keep looking at the bottle of pills and thinking tonight I'll finally do it", "suicide"),
+    ("i'm so tired. i think i'm going to kill myself this weekend", "suicide"),
+    ("my mind is made up, I'm ending my life", "suicide"),
+    ("nothing matters, I'm going to end it once and for all", "suicide"),
+    ("I really want to die right now", "suicide"),
+    ("i just wanna be dead tbh", "suicide"),
+    ("I don't want to live anymore, I can't see any way forward", "suicide"),
+    ("I've been thinking about how I'd kill myself", "suicide"),
+    ("I'm on the bridge. I'm sorry for everything", "suicide"),
+    ("I'm going to throw myself in front of a train tomorrow morning", "suicide"),
+    ("I bought a rope today", "suicide"),
+    ("i tied the noose already", "suicide"),
+    ("I've been googling how to hang yourself", "suicide"),
+    ("i want to shoot myself in the head", "suicide"),
+    ("i'm sitting in my car in the garage with the engine running", "suicide"),
+    ("my family will be better off when I'm dead", "suicide"),
+    ("i don't think i'll be here next week", "suicide"),
+    ("I wish I could die in my sleep tonight", "suicide"),
+    ("please tell my mom i love her, i won't be around after tonight", "suicide"),
+    ("i'm writing my suicide letter now", "suicide"),
+    ("suicide seems like the only option left", "suicide"),
+    ("Im gonna kms tonight", "suicide"),
+    ("i rly want 2 die", "suicide"),
+    ("I want to end my own life", "suicide"),
+    ("honestly i just want everything to end. permanently.", "suicide"),
+    ("i'm ready to go, i've said goodbye to everyone", "suicide"),
+    # self-harm
+    ("i cut my wrist again and there's a lot of blood", "self_harm"),
+    ("I want to hurt myself so badly right now", "self_harm"),
+    ("i've been cutting my legs so no one sees", "self_harm"),
+    ("I'm holding a razor blade against my arm", "self_harm"),
+    ("I burn my skin with hot spoons", "self_harm"),
+    ("I punched the wall until my knuckles bled, I wanted it to hurt", "self_harm"),
+    ("i started self harming again after two years clean", "self_harm"),
+    ("the urge to cut is unbearable tonight", "self_harm"),
+    # overdose
+    ("i took all of my mom's sleeping pills", "overdose"),
+    ("I've just swallowed about 40 paracetamol", "overdose"),
+    ("I'm going to overdose on my insulin tonight", "overdose"),
+    ("i took my whole prescription at once", "overdose"),
+    ("How many ibuprofen would kill me", "overdose"),
+    ("I took a lot of pills an hour ago and now I'm scared", "overdose"),
+    ("i'm gonna take every sleeping tablet i have", "overdose"),
+    ("I overdosed on purpose and I feel dizzy", "overdose"),
+    # harm to others
+    ("I'm going to kill my father tonight", "harm_to_others"),
+    ("I want to stab the guy who bullies me", "harm_to_others"),
+    ("i keep thinking about smothering my baby with a pillow", "harm_to_others"),
+    ("I'm going to set their house on fire with them inside", "harm_to_others"),
+    ("I'm bringing a gun to work tomorrow to deal with my manager", "harm_to_others"),
+    ("i'm going to hurt my little sister if she doesn't shut up", "harm_to_others"),
+    ("I have thoughts about killing my wife", "harm_to_others"),
+    # abuse
+    ("my mom beats me with a wooden spoon", "abuse"),
+    ("my boyfriend hits me whenever he's angry", "abuse"),
+    ("my father sexually abuses me", "abuse"),
+    ("my partner choked me until I almost blacked out", "abuse"),
+    ("my stepdad touches me when mom's not home", "abuse"),
+    ("my husband keeps me locked in the house", "abuse"),
+    ("my parents starve me as punishment", "abuse"),
+    ("my coach forced me to have sex with him", "abuse"),
+    # danger
+    ("someone is trying to get into my house, I'm hiding in the closet", "danger"),
+    ("a man is following me right now and I'm alone", "danger"),
+    ("my ex is threatening to kill me", "danger"),
+    ("he just hit me and says he'll kill me if I call anyone", "danger"),
+    ("there's a stranger in my backyard with a knife", "danger"),
+    ("my boyfriend has a gun and says he's going to shoot me", "danger"),
+    ("i'm scared for my life, he's outside my door", "danger"),
+]
+
+HELD_OUT_NONE = [
+    # figures of speech
+    "these shoes are killing my feet",
+    "I'm dying to try the new ramen place",
+    "my laptop died in the middle of the exam",
+    "I could kill for some sleep right now",
+    "that comedian absolutely killed last night",
+    "I'm going to kill it at my recital",
+    "my dad will kill me if I dent the car",
+    "I nearly died laughing at the meme you sent",
+    "my boss is working me to death",
+    "I'd die for my kids",
+    "I'm so bored I could die",
+    "this cold is killing me",
+    "killing some time before class",
+    "I'm dead lol that's hilarious",
+    "the battery is dead again",
+    "he's a lady killer",
+    "the plot twist killed me",
+    "jump on a call with me later?",
+    "I'll jump in the shower real quick",
+    "I cut my finger chopping onions",
+    "I got cut from the team",
+    "she cut her hair and it looks great",
+    "I'm hanging out at the beach today",
+    "hang on, let me check",
+    "I took a bunch of photos at the wedding",
+    "I popped a few ibuprofen for my back",
+    "I need to take my antidepressants before I forget",
+    "I'm on the roof deck enjoying the view",
+    "we stood on the bridge watching the sunset",
+    "I'm overdosing on christmas movies",
+    "she's dying her hair purple",
+    "I shot a video for my channel",
+    "my mom threatened to take away my phone",
+    "she beat me in the race",
+    "he hit me up about the party",
+    "I'm so done with this rain",
+    "I give up on this puzzle",
+    "I have a plan for my essay",
+    "I'm writing a letter to my grandma",
+    "I'm giving away my old clothes to charity",
+    # ordinary feelings
+    "I feel so lost after graduating",
+    "my girlfriend cheated and I can't eat",
+    "I'm scared about losing my job",
+    "my father is sick and I'm terrified of losing him",
+    "I'm angry at myself for failing again",
+    "I miss my mom every day since she passed",
+    "I had a panic attack at work today",
+    "I'm so lonely I talk to my cat all day",
+    "I can't sleep because I keep worrying",
+    "my parents always compare me to my brother",
+    "I feel invisible at school",
+    "I'm ashamed of how I acted at the party",
+    "my friend betrayed my trust",
+    "I'm frustrated that nothing is working out",
+    "I feel guilty for not visiting my grandma",
+    "I'm heartbroken after the breakup",
+    "work has been overwhelming lately",
+    "I'm nervous about the move",
+    "I'm disappointed in myself",
+    "I cried when I watched that movie",
+    "I feel stuck and unmotivated",
+    "my husband and I keep fighting about money",
+]
+
+HELD_OUT_ELEVATED = [
+    "I'm not sure I want to be here anymore",
+    "what's even the point of living like this",
+    "I feel like everyone would be happier without me",
+    "my little brother said he wants to die",
+    "my girlfriend cuts herself and I don't know how to help",
+    "I tried to kill myself when I was sixteen",
+    "I think about death a lot lately",
+    "I'm exhausted of everything, I just want it to stop",
+    "I can't keep going like this much longer",
+    "my dad yells and throws things and I'm afraid of him",
+    "I'm not going to do anything but I keep thinking I'd be better off dead",
+    "I don't feel safe around my husband",
+    "I used to burn myself in college",
+    "I haven't eaten in four days",
+    "my partner controls where I go and who I see",
+    "i wish i could just vanish",
+    "sometimes I get so mad I want to hurt someone",
 ]
 
 
@@ -338,11 +499,16 @@ def test_held_out_ordinary_messages_stay_quiet(gate: SafetyGate) -> None:
     assert len(flagged) <= NONE_FLAGGED_CEILING, flagged
 
 
-def test_round1_regression_set(gate: SafetyGate) -> None:
-    recall, precision = _measure(gate, ROUND1_CRISIS, ROUND1_NONE, ROUND1_ELEVATED)
-    assert recall >= ROUND1_RECALL_FLOOR
+@pytest.mark.parametrize(("crisis", "none", "elevated"), [
+    ([t for t, _ in ROUND2_CRISIS], ROUND2_NONE, ROUND2_ELEVATED),
+    (ROUND1_CRISIS, ROUND1_NONE, ROUND1_ELEVATED),
+], ids=["round2", "round1"])
+def test_earlier_rounds_as_regression_sets(gate: SafetyGate, crisis: list[str], none: list[str],
+                                           elevated: list[str]) -> None:
+    recall, precision = _measure(gate, crisis, none, elevated)
+    assert recall >= REGRESSION_RECALL_FLOOR
     assert precision >= PRECISION_FLOOR
-    assert all(gate.check(t).level == RiskLevel.NONE for t in ROUND1_NONE)
+    assert [t for t in none if gate.check(t).level != RiskLevel.NONE] == []
 
 
 def test_table_sizes() -> None:
@@ -350,13 +516,15 @@ def test_table_sizes() -> None:
     assert {c for _, c in HELD_OUT_CRISIS} == {"suicide", "self_harm", "overdose", "harm_to_others", "abuse", "danger"}
 
 
-# Round 2, measured once on commit 0214794 (rules finished before the lists were written):
-# crisis recall 47/66 = 0.712, precision 47/47 = 1.00, category right on 46/47 detected;
-# HELD_OUT_NONE: 1/62 flagged at any level ("he nearly killed himself laughing" -> elevated);
-# HELD_OUT_ELEVATED: 14/18 flagged (11 elevated, 3 crisis). Floors sit just below.
-RECALL_FLOOR = 0.70
+# Round 3 (current held-out), measured once on commit 408d121, the lists written after it:
+# crisis recall 45/64 = 0.703, precision 45/46 = 0.978 (false alarm: "I'm overdosing on christmas
+# movies"), category right on 45/45 detected; HELD_OUT_NONE: 2/62 flagged at any level;
+# HELD_OUT_ELEVATED: 13/17 flagged (10 elevated, 3 crisis). Floors sit just below.
+RECALL_FLOOR = 0.68
 PRECISION_FLOOR = 0.95
 CATEGORY_FLOOR = 0.95
-NONE_FLAGGED_CEILING = 1
-# Round 1 was 36/50 = 0.72 when first measured; 50/50 after the second pass generalised from its misses.
-ROUND1_RECALL_FLOOR = 0.98
+NONE_FLAGGED_CEILING = 2
+# Round 2 was measured once on commit 0214794: recall 47/66 = 0.712, precision 1.00, 1/62
+# ordinary flagged; round 1 on f0cbe1d: 36/50 = 0.72, precision 1.00. After the next passes
+# generalised from their misses both are 100% recall with no ordinary message flagged.
+REGRESSION_RECALL_FLOOR = 0.98
