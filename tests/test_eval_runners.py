@@ -136,3 +136,20 @@ def test_cli_run_prints_table_and_writes_files(esconv: str, heads: str | None, t
     assert result.exit_code == 0, result.output
     assert "weighted_f1" in result.output
     assert {p.name for p in out.iterdir()} >= {"predictions.jsonl", "metrics.json", "report.html", "run.json"}
+
+
+@pytest.mark.parametrize(("spec", "task", "raw_classes"), [
+    ("fer2013", "face-emotion", False),
+    ("ravdess", "voice-emotion", True),
+])
+def test_media_tasks_score_each_sample(shared_data: Path, tmp_path: Path, spec: str, task: str,
+                                       raw_classes: bool) -> None:
+    out = tmp_path / task
+    result = run_evaluation(RunOptions(data=f"{spec}:{shared_data / spec}", tasks=[task], limit=6), out,
+                            progress=False)
+    records = read_journal(out / "predictions.jsonl")
+    assert len(records) == 6 and all(r["kind"] == "media" and r["gold_emotion"] for r in records)
+    assert result.metrics["counts"]["emotion"] == 6
+    assert ("classes" in result.metrics["metrics"]) == raw_classes  # RAVDESS's own 8 classes too
+    assert "gold history" not in result.metrics["evaluation"]
+    assert "per-class recall" in (out / "report.html").read_text()
