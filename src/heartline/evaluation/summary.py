@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,9 +47,27 @@ def emotion_labels(gold: Sequence[str], pred: Sequence[str]) -> tuple[str, ...]:
     return EMOTIONS if seen <= set(EMOTIONS) else tuple(sorted(seen))
 
 
-def classification_details(gold: list[str], pred: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
-    """Confusion, per-class F1, preferences and the gold/predicted distributions."""
-    details = classification_report(gold, pred, labels)
+@contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Silence a logger's warnings for a moment (preferences of emotion labels are not reported)."""
+    target = logging.getLogger(logger)
+    level = target.level
+    target.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
+
+
+def classification_details(gold: list[str], pred: list[str], labels: tuple[str, ...],
+                           preferences: bool = False) -> dict[str, Any]:
+    """Confusion, per-class F1 and recall, the gold/predicted distributions (and, for
+    strategies, the Bradley-Terry preferences, whose undefined cases are logged)."""
+    if preferences:
+        details = classification_report(gold, pred, labels)
+    else:
+        with _quiet(classification_report.__module__):
+            details = classification_report(gold, pred, labels)
     details["per_class_recall"] = {
         label: (row[i] / sum(row) if sum(row) else None) for i, (label, row) in enumerate(zip(labels, details["confusion"]))}
     gold_counts, pred_counts = Counter(gold), Counter(pred)
@@ -107,7 +126,8 @@ def build_metrics(records: list[dict[str, Any]], embedder: Any = None) -> dict[s
                                             ("emotion", "emotion", "gold_emotion", emotion_labels)):
         golds, preds = _pairs(records, predicted, gold)
         if golds:
-            result["details"][group] = classification_details(golds, preds, resolve(golds, preds))
+            result["details"][group] = classification_details(golds, preds, resolve(golds, preds),
+                                                              preferences=group == "strategy")
     gold_raw, pred_raw = _pairs(records, "raw_emotion", "gold_raw_emotion")
     if gold_raw:  # the classifier's own classes, e.g. RAVDESS's 8 (a clip without speech: 'none')
         labels = tuple(sorted(set(gold_raw) | set(pred_raw)))
