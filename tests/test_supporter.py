@@ -147,10 +147,10 @@ def test_a_server_that_dies_mid_conversation_degrades_to_fallback(store_url: str
     client = OpenAIBackend(f"{server.server_url}/v1", "smollm2-135m", retries=0)
     supporter = _supporter(client, store_url)
     first = supporter.respond(Observation(session_id="m", text="I can't sleep lately."))
-    assert not first.reply.fallback
+    assert "cannot reach" not in (first.reply.error or "")  # the server answered
     server.close()
     second = supporter.respond(Observation(session_id="m", text="My mind keeps racing at night."))
-    assert second.reply.fallback and second.reply.error
+    assert second.reply.fallback and "cannot reach" in second.reply.error
     assert len(supporter.store.turns("m")) == 2
 
 

@@ -165,7 +165,7 @@ class Supporter:
         transcript = _shorten(perception.transcript, MAX_PROMPT_MESSAGE_TOKENS, backend.count_tokens)
         current = user_message(transcript, note)
         # A budget that does not depend on this message keeps the window (and the cache) steady.
-        system = backend.count_tokens(reply_messages([], current)[0]["content"])
+        system = sum(backend.count_tokens(m["content"]) for m in reply_messages([], current)[:-1])
         current_max = MAX_PROMPT_MESSAGE_TOKENS + NOTE_RESERVE_TOKENS
         budget = backend.n_ctx - system - current_max - max(llm.max_tokens, self.settings.memory.reply_reserve_tokens)
         window = bounded_history(

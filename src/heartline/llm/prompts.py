@@ -49,12 +49,36 @@ def user_message(transcript: str, note: str) -> ChatMessage:
     return {"role": "user", "content": f"{transcript}\n\n{note}"}
 
 
+EXAMPLES: tuple[tuple[str, Plan, str], ...] = (
+    ("My sister didn't invite me to her wedding.",
+     Plan(user_emotion="sadness", strategy="Reflection of feelings", system_emotion="sadness"),
+     "Oh, that must really hurt. Being left out by your own sister can make you feel unwanted and confused."),
+    ("I have a job interview tomorrow and I can't stop shaking.",
+     Plan(user_emotion="fear", strategy="Providing Suggestions", system_emotion="fear"),
+     "It's natural to feel nervous before something that matters to you. Maybe try a few slow, deep "
+     "breaths and go over your answers once, then let yourself rest."),
+    ("My roommate keeps eating my food.",
+     Plan(user_emotion="anger", strategy="Question", system_emotion="neutral"),
+     "That sounds really frustrating. Have you had a chance to talk with your roommate about it yet?"),
+)
+"""Worked examples shown before the conversation: they teach small models the note's use.
+They are constant, so a backend's prompt cache keeps them after the first turn."""
+
+
+def _example_messages() -> list[ChatMessage]:
+    messages: list[ChatMessage] = []
+    for text, plan, reply in EXAMPLES:
+        messages.append(user_message(text, guidance_note(plan)))
+        messages.append({"role": "assistant", "content": reply})
+    return messages
+
+
 def reply_messages(history: list[ChatMessage], current: ChatMessage, summary: str | None = None) -> list[ChatMessage]:
-    """System prompt, optional summary of older turns, the bounded history, the new message."""
+    """System prompt, worked examples, optional summary of older turns, the history, the new message."""
     system = REPLY_SYSTEM_PROMPT
     if summary:
         system = f"{system}\n\nEarlier in this conversation: {summary}"
-    return [{"role": "system", "content": system}, *history, current]
+    return [{"role": "system", "content": system}, *_example_messages(), *history, current]
 
 
 # --------------------------------------------------------------------------- planner prompt
