@@ -181,3 +181,15 @@ def test_batch_evaluation_on_the_shared_datasets(shared_data: Path, voice: Voice
     result = evaluate_voice(clips, voice)
     assert result["n"] == len(clips) and result["no_speech"] == 0
     assert set(result["classes"]["per_class_recall"]) >= {"calm", "surprised"}
+
+
+def test_silent_or_corrupt_film_reports_once(tmp_path: Path, voice: VoiceAnalyzer, face: FaceAnalyzer) -> None:
+    perceiver = Perceiver(voice=voice, face=face)
+    silent = write_video(tmp_path / "silent.avi", [face_photo()[::2, ::2].copy()] * 10, fps=10)
+    perception = perceiver.perceive(Observation(video=Media(kind="video", path=silent)), [])
+    assert set(perception.modalities) == {"face"} and perception.warnings == []
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
+    perception = perceiver.perceive(Observation(text="hi", video=Media(kind="video", path=broken)), [])
+    assert perception.transcript == "hi" and perception.modalities == {}
+    assert len(perception.warnings) == 1 and perception.warnings[0].startswith("face: ")

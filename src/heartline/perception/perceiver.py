@@ -139,15 +139,13 @@ class Perceiver:
 
     def _read_media(self, observation: Observation, transcribe: bool) -> _Outcome:
         outcome = _Outcome()
-        audio = observation.audio
-        if audio is None and observation.video is not None and self._voice.available:
-            audio = self._sound_of(observation.video, outcome)
         jobs: dict[str, Future] = {}
         started = time.perf_counter()
-        if audio is not None:
+        sound = observation.audio or observation.video
+        if sound is not None:
             if self._voice.available:
-                jobs["voice"] = self._pool.submit(self._read_voice, audio, transcribe)
-            else:
+                jobs["voice"] = self._pool.submit(self._read_voice, sound, transcribe)
+            elif observation.audio is not None:
                 outcome.warnings.append("voice: audio given but voice perception is switched off")
         picture = observation.video or observation.image
         if picture is not None:
@@ -162,6 +160,12 @@ class Perceiver:
                 log.warning("%s perception failed: %s", name, exc)
                 outcome.warnings.append(f"{name}: {str(exc).splitlines()[0]}")
                 continue
+            except Exception as exc:  # a model crashing must not take the turn down with it
+                log.exception("%s perception failed unexpectedly", name)
+                outcome.warnings.append(f"{name}: failed unexpectedly ({type(exc).__name__}: {exc})")
+                continue
+            if reading is None:
+                continue
             setattr(outcome, name, reading)
             outcome.seconds[name] = seconds
             outcome.warnings.extend(f"{name}: {note}" for note in reading.notes)
@@ -169,15 +173,15 @@ class Perceiver:
             outcome.seconds["total"] = time.perf_counter() - started
         return outcome
 
-    def _sound_of(self, video: Media, outcome: _Outcome) -> Media | None:
-        """The video itself as an audio source when it has a sound track."""
-        try:
-            return video.model_copy(update={"kind": "audio"}) if has_audio_track(video, self.limits) else None
-        except HeartlineError:
-            return None  # the face job reports an unreadable video
-
-    def _read_voice(self, media: Media, transcribe: bool) -> tuple[VoiceReading, float]:
+    def _read_voice(self, media: Media, transcribe: bool) -> tuple[VoiceReading | None, float]:
+        """A recording, or the sound track of a filmed turn (None when the film is silent)."""
         start = time.perf_counter()
+        if media.kind == "video":
+            try:
+                if not has_audio_track(media, self.limits):
+                    return None, 0.0
+            except HeartlineError:
+                return None, 0.0  # the face path reports an unreadable video
         samples = decode_audio(media, self.limits)
         reader: VoiceReader = self._voice.get()  # type: ignore[assignment]
         return reader.read(samples, transcribe=transcribe), time.perf_counter() - start
