@@ -66,7 +66,8 @@ def train_strategy_cmd(
     command = _command("strategy", data, valid, out, f"--emotion-head {emotion_head}")
     metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed, command=command)
     bias = metrics["bias"]
-    _table(f"strategy head -> {out} (bias control: {bias['method']}, alpha {bias['alpha']})",
+    control = bias["method"] + (f", alpha {bias['alpha']}" if bias["method"] == "prior" else "")
+    _table(f"strategy head -> {out} (bias control: {control})",
            {"valid": metrics["valid"], "valid, no correction": metrics["valid_uncorrected"]}, with_bias=True)
 
 
