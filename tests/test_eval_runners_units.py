@@ -60,3 +60,19 @@ def test_tasks_are_checked_against_the_data() -> None:
         expand_tasks(["strategy"], "fer2013")
     assert expand_tasks(["all"], "fer2013") == ["face-emotion"]
     assert expand_tasks(["all"], "esconv") == ["emotion", "strategy", "response"]
+
+
+def test_system_file_overrides_settings_and_planner(tmp_path: Path) -> None:
+    from heartline.evaluation.runners import load_system, planner_method
+
+    system = tmp_path / "system.toml"
+    system.write_text('[llm]\nbackend = "openai"\nmodel = "my-model"\nmax_tokens = 50\n\n[planner]\nmethod = "llm"\n')
+    settings = load_system(system)
+    assert (settings.llm.backend, settings.llm.model, settings.llm.max_tokens) == ("openai", "my-model", 50)
+    assert settings.llm.n_ctx == 4096  # untouched fields keep their defaults
+    assert planner_method(None, system) == "llm"
+    assert planner_method("trained", system) == "trained"
+    assert planner_method(None, None) == "trained"
+    (tmp_path / "bad.toml").write_text("[llm\n")
+    with pytest.raises(HeartlineError, match="cannot read system config"):
+        load_system(tmp_path / "bad.toml")

@@ -92,7 +92,8 @@ def run(
         "--system", exists=True, dir_okay=False,
         help="TOML file of settings overrides ([llm] model/backend/base_url, [planner] ...).")] = None,
     planner: Annotated[str | None, typer.Option(
-        "--planner", help="trained (shipped heads, default) or llm (the LLM plans).")] = None,
+        "--planner", help="trained (shipped heads) or llm (the LLM plans); default: the --system "
+                          "file's [planner] method, else trained.")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", "-m", help="LLM for replies (and --planner llm): catalogue name, GGUF path "
                               "or server model name.")] = None,
@@ -105,12 +106,12 @@ def run(
              "strategy-mesc, system-emotion), e.g. from `heartline train`.")] = None,
 ) -> None:
     """Per-turn evaluation on gold history: predictions.jsonl, metrics.json, report.html."""
-    from heartline.evaluation.runners import RunOptions, load_system, run_evaluation
+    from heartline.evaluation.runners import RunOptions, load_system, planner_method, run_evaluation
 
     settings = load_system(system)
     if model:
         settings.llm = settings.llm.model_copy(update={"model": model})
-    method = planner or "trained"
+    method = planner_method(planner, system)
     options = RunOptions(data=data, tasks=list(task), planner=method, limit=limit,
                          batch_size=batch_size, system=str(system) if system else None,
                          heads=str(heads) if heads else None)

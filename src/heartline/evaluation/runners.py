@@ -100,16 +100,28 @@ def expand_tasks(tasks: Sequence[str], data_format: str) -> list[str]:
     return list(dict.fromkeys(tasks))
 
 
-def load_system(path: Path | None) -> Settings:
-    """Settings with the overrides of a TOML file (same layout as heartline's config file)."""
-    if path is None:
-        return Settings()
+def _overrides(path: Path) -> dict[str, Any]:
     try:
-        overrides = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise HeartlineError(f"cannot read system config {path}: {exc}",
                              hint="a TOML file of settings, e.g. [llm] model = \"smollm2-135m\"") from exc
-    return Settings(**overrides)
+
+
+def load_system(path: Path | None) -> Settings:
+    """Settings with the overrides of a TOML file (same layout as heartline's config file)."""
+    return Settings(**_overrides(path)) if path is not None else Settings()
+
+
+def planner_method(explicit: str | None, system: Path | None) -> str:
+    """--planner, else the --system file's [planner] method, else the trained heads."""
+    if explicit:
+        return explicit
+    if system is not None:
+        method = _overrides(system).get("planner", {}).get("method")
+        if method:
+            return str(method)
+    return "trained"
 
 
 # --------------------------------------------------------------------------- items
