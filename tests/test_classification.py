@@ -66,6 +66,14 @@ def test_label_that_never_loses_makes_preferences_undefined() -> None:
     assert np.isnan(preference_bias(list("aabb"), list("aaab"), ["a", "b"]))
 
 
+def test_labels_absent_from_gold_are_left_out_of_b() -> None:
+    gold, pred = list("aabbcc"), list("abbcca")
+    prefs = strategy_preferences(gold, pred, ["a", "b", "c", "d"])
+    assert np.isnan(prefs[3]) and prefs[:3].sum() == pytest.approx(3)
+    assert preference_bias(gold, pred + [], ["a", "b", "c", "d"]) == pytest.approx(preference_bias(gold, pred, ["a", "b", "c"]))
+    assert classification_report(gold, pred, ["a", "b", "c", "d"])["preferences"]["d"] is None
+
+
 def test_macro_f1_ignores_labels_absent_from_gold_and_predictions() -> None:
     assert macro_f1(["a", "b"], ["a", "b"], ["a", "b", "c"]) == 1.0
 

@@ -77,15 +77,20 @@ def weighted_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str])
 
 def strategy_preferences(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str],
                          iterations: int = BT_ITERATIONS) -> np.ndarray:
-    """Bradley-Terry preference of each label from the confusion counts (sums to len(labels)).
+    """Bradley-Terry preference of each label from the confusion counts.
 
-    A label that is never predicted gets preference 0 (the reference code crashes there
-    with 0/0; it agrees with this function whenever it runs). NaN means undefined: a label
-    that never "loses" (e.g. a perfect predictor) has an infinite maximum-likelihood
-    preference, as in the reference.
+    The preferences of the labels that occur in `gold` sum to their number. A label absent
+    from gold can never "lose", so its preference is undefined: it gets NaN, and it and its
+    predictions are left out of the estimate (the reference assumes every strategy occurs; with
+    all labels present this is exactly the reference). A label that is never predicted gets
+    preference 0 (the reference crashes there with 0/0; it agrees wherever it runs). NaN
+    everywhere means undefined: a present label that never loses (e.g. a perfect predictor) has
+    an infinite maximum-likelihood preference, as in the reference.
     """
-    wins = confusion_matrix(gold, pred, labels).T  # wins[i, j]: predicted i when gold was j
-    n = len(labels)
+    confusion = confusion_matrix(gold, pred, labels)
+    present = np.flatnonzero(confusion.sum(axis=1) > 0)
+    wins = confusion[np.ix_(present, present)].T  # wins[i, j]: predicted i when gold was j
+    n = len(present)
     p = [1.0] * n
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(iterations):
@@ -96,25 +101,31 @@ def strategy_preferences(gold: Sequence[str], pred: Sequence[str], labels: Seque
                         continue
                     # Pairs never compared contribute nothing; skipping them (rather than
                     # computing 0 * 0/0) keeps labels that are never predicted at 0.
-                    # NumPy scalars, so that 0/0 (both preferences 0) gives NaN under errstate
-                    # instead of raising ZeroDivisionError.
                     if wins[i, j]:
-                        numerator += wins[i, j] * (np.float64(p[j]) / (np.float64(p[i]) + p[j]))
+                        numerator += wins[i, j] * (p[j] / (p[i] + p[j]))
                     if wins[j, i]:
-                        denominator += wins[j, i] * (1 / (np.float64(p[i]) + p[j]))
+                        denominator += wins[j, i] * (1 / (p[i] + p[j]))
                 p[i] = float(np.float64(numerator) / denominator)
             positive = [v for v in p if v > 0]
             geo_mean = math.prod(positive) ** (1 / len(positive)) if positive else float("nan")
             p = [v / geo_mean for v in p]
-    prefs = np.array(p, dtype=float)
-    if not np.isfinite(prefs).all():
+    estimated = np.array(p, dtype=float)
+    if not np.isfinite(estimated).all():
         log.warning("Bradley-Terry preferences undefined for some labels (zero confusion counts)")
-    return prefs * n / prefs.sum()
+    prefs = np.full(len(labels), np.nan)
+    prefs[present] = estimated * n / estimated.sum()
+    return prefs
 
 
 def preference_bias(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
-    """Kang et al.'s B: standard deviation of the Bradley-Terry strategy preferences."""
-    return float(np.std(strategy_preferences(gold, pred, labels)))
+    """Kang et al.'s B: standard deviation of the Bradley-Terry strategy preferences (over the
+    labels that occur in gold)."""
+    return _bias(strategy_preferences(gold, pred, labels))
+
+
+def _bias(prefs: np.ndarray) -> float:
+    defined = prefs[~np.isnan(prefs)] if not np.isnan(prefs).all() else prefs
+    return float(np.std(defined))
 
 
 def classification_report(gold: Sequence[str], pred: Sequence[str],
@@ -127,9 +138,9 @@ def classification_report(gold: Sequence[str], pred: Sequence[str],
         "accuracy": accuracy(gold, pred, labels),
         "weighted_f1": weighted_f1(gold, pred, labels),
         "macro_f1": macro_f1(gold, pred, labels),
-        "preference_bias": float(np.std(prefs)),
+        "preference_bias": _bias(prefs),
         "labels": list(labels),
         "per_class_f1": {label: float(v) for label, v in zip(labels, f1s)},
-        "preferences": {label: float(v) for label, v in zip(labels, prefs)},
+        "preferences": {label: (None if np.isnan(v) else float(v)) for label, v in zip(labels, prefs)},
         "confusion": confusion_matrix(gold, pred, labels).tolist(),
     }

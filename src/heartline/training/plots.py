@@ -41,14 +41,16 @@ def confusion_plot(confusion: Sequence[Sequence[int]], labels: Sequence[str], ti
     plt.close(fig)
 
 
-def preferences_plot(preferences: dict[str, float], bias: float, title: str, path: Path) -> None:
-    """Bar chart of the Bradley-Terry preference of each strategy (1 = no preference)."""
+def preferences_plot(preferences: dict[str, float | None], bias: float, title: str, path: Path) -> None:
+    """Bar chart of the Bradley-Terry preference of each strategy (1 = no preference); strategies
+    absent from the gold labels have none and are marked."""
     plt = _pyplot()
     labels = list(preferences)
     fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(labels), 4))
-    ax.bar(range(len(labels)), [preferences[k] for k in labels], color="#6a8caf")
+    ax.bar(range(len(labels)), [preferences[k] or 0.0 for k in labels], color="#6a8caf")
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    names = [k if preferences[k] is not None else f"{k} (not in gold)" for k in labels]
+    ax.set_xticks(range(len(labels)), names, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("preference")
     ax.set_title(f"{title} (B = {bias:.3f})", fontsize=10)
     fig.tight_layout()

@@ -1,0 +1,105 @@
+"""The shipped heads load, steer sensibly, and carry their model cards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from heartline.errors import ModelError
+from heartline.heads import Head, resolve_head, shipped_head_dir
+from heartline.labels import EMOTIONS, ESCONV_STRATEGIES, MESC_STRATEGIES
+from heartline.planning.base import Planner, StrategyStep, SystemEmotionStep
+from heartline.perception.base import TextEmotionModel
+from heartline.schema import PlanContext, Utterance
+
+SHIPPED = ["text-emotion", "strategy-esconv", "strategy-mesc", "system-emotion"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_heads_are_small_and_documented(name: str) -> None:
+    directory = shipped_head_dir(name)
+    size = sum(p.stat().st_size for p in directory.iterdir())
+    assert size < 2_000_000
+    card = (directory / "MODEL_CARD.md").read_text()
+    assert "Licences" in card and "heartline train" in card
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics
+    head = Head.load(directory)
+    assert head.config["embedder"] == "all-minilm-l6-v2"
+    if "esconv" in head.config["datasets"]:
+        assert "Research use only" in card
+
+
+def test_unknown_head_name_lists_the_shipped_ones() -> None:
+    with pytest.raises(ModelError, match="strategy-esconv"):
+        resolve_head("no-such-head")
+
+
+def context(*turns: tuple[str, str, str | None]) -> PlanContext:
+    return PlanContext(utterances=[Utterance(speaker=s, text=t, strategy=g) for s, t, g in turns])
+
+
+@pytest.fixture(scope="module")
+def planner():
+    from heartline.planning.trained import TrainedPlanner
+
+    return TrainedPlanner.load_default("esconv")
+
+
+@pytest.mark.slow
+def test_trained_planner_fills_the_plan(planner) -> None:
+    assert isinstance(planner, Planner)
+    assert isinstance(planner.emotion, TextEmotionModel)
+    assert isinstance(planner.strategy, StrategyStep) and isinstance(planner.system, SystemEmotionStep)
+    plan = planner.plan(context(("seeker", "My mother died last week and I can't stop crying.", None)))
+    assert plan.source == "trained" and plan.taxonomy == "esconv"
+    assert plan.user_emotion == "sadness"
+    assert set(plan.strategy_distribution) == set(ESCONV_STRATEGIES)
+    assert sum(plan.strategy_distribution.values()) == pytest.approx(1.0, abs=1e-4)
+    assert plan.strategy == max(plan.strategy_distribution, key=plan.strategy_distribution.get)
+    assert plan.system_emotion in EMOTIONS and plan.reason
+
+
+@pytest.mark.slow
+def test_text_emotion_reads_clear_cases(planner) -> None:
+    cases = {"I am so happy, I got the job!!": "joy",
+             "I'm terrified that I'll lose my home next month.": "fear",
+             "He lied to me again and I am absolutely furious.": "anger",
+             "That is disgusting, he spat on my food.": "disgust",
+             "Wow, I did not expect that at all!": "surprise",
+             "I went to the shop.": "neutral"}
+    for text, emotion in cases.items():
+        estimate = planner.emotion.recognize(context(("seeker", text, None)))
+        assert estimate.label == emotion, (text, estimate.distribution)
+        assert estimate.modality == "text" and 0 < estimate.confidence <= 1
+
+
+@pytest.mark.slow
+def test_strategy_follows_the_dialogue(planner) -> None:
+    opening = context(("seeker", "Hi, I have been feeling really down lately.", None))
+    dist = planner.strategy.predict(opening, "sadness")
+    assert max(dist, key=dist.get) == "Question"  # supporters open by asking
+    later = context(("supporter", "Hello, what's on your mind?", "Question"),
+                    ("seeker", "I failed my exam and I feel stupid.", None),
+                    ("supporter", "I'm sorry. How did you prepare?", "Question"),
+                    ("seeker", "I studied, but I panicked. What should I do next time?", None))
+    assert planner.strategy.predict(later, "fear")["Question"] < dist["Question"]
+
+
+@pytest.mark.slow
+def test_mesc_planner_uses_mesc_strategies() -> None:
+    from heartline.planning.trained import TrainedPlanner
+
+    plan = TrainedPlanner.load_default("mesc").plan(context(("seeker", "I don't know why I'm here.", None)))
+    assert plan.taxonomy == "mesc" and plan.strategy in MESC_STRATEGIES
+
+
+@pytest.mark.slow
+def test_bias_control_alpha_changes_the_distribution() -> None:
+    from heartline.planning.strategy import StrategyPredictor
+
+    ctx = context(("seeker", "I feel lonely since I moved to a new city.", None))
+    plain = StrategyPredictor.load(taxonomy="esconv", alpha=0.0).predict(ctx, "sadness")
+    strong = StrategyPredictor.load(taxonomy="esconv", alpha=1.5).predict(ctx, "sadness")
+    assert plain != strong
