@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -35,7 +35,13 @@ from heartline.config import Settings
 from heartline.datasets import MediaSample, parse_spec, read_spec
 from heartline.errors import HeartlineError
 from heartline.evaluation.journal import Journal, Key, read_journal
-from heartline.schema import Dialogue, PlanContext, Utterance
+from heartline.schema import Dialogue, Plan, PlanContext, Utterance
+
+if TYPE_CHECKING:
+    from heartline.embeddings import CachedEmbedder
+    from heartline.llm.base import LLMBackend
+    from heartline.perception.text_emotion import TextEmotionRecognizer
+    from heartline.planning.base import Planner
 
 log = logging.getLogger(__name__)
 
@@ -204,26 +210,25 @@ class Evaluation:
         self.options.tasks = self.tasks
         if options.planner not in ("trained", "llm"):
             raise HeartlineError(f"unknown planner {options.planner!r}", hint="use trained or llm")
-        self._embedder = None
-        self._planner = None
-        self._recognizer = None
-        self._backend = None
+        self._embedder: CachedEmbedder | None = None
+        self._planner: Planner | None = None
+        self._recognizer: TextEmotionRecognizer | None = None
+        self._backend: LLMBackend | None = None
         self.models: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- models, loaded on demand
 
     @property
-    def embedder(self):
+    def embedder(self) -> CachedEmbedder:
         if self._embedder is None:
             from heartline.embeddings import load_embedder
-
-            self._embedder = load_embedder(memory_entries=None)  # unbounded memo for this run
             from heartline.evaluation.provenance import catalogue_model
 
+            self._embedder = load_embedder(memory_entries=None)  # type: ignore[arg-type]  # unbounded memo
             self.models["embedder"] = catalogue_model(self._embedder.name)
         return self._embedder
 
-    def recognizer(self, taxonomy: str):
+    def recognizer(self, taxonomy: str) -> TextEmotionRecognizer:
         if self._recognizer is None:
             from heartline.evaluation.provenance import head_info
             from heartline.heads import Head, resolve_head
@@ -237,7 +242,7 @@ class Evaluation:
         return self._recognizer
 
     @property
-    def backend(self):
+    def backend(self) -> LLMBackend:
         if self._backend is None:
             from heartline.components import build_backend
             from heartline.evaluation.provenance import catalogue_model
@@ -246,7 +251,7 @@ class Evaluation:
             self.models["llm"] = {**catalogue_model(self.settings.llm.model), "backend": self.settings.llm.backend}
         return self._backend
 
-    def planner(self, taxonomy: str):
+    def planner(self, taxonomy: str) -> Planner:
         if self._planner is None:
             if self.options.planner == "trained":
                 from heartline.evaluation.provenance import head_info
@@ -402,7 +407,7 @@ class Evaluation:
                 record.update(self._respond(item, plan))
             emit(record)
 
-    def _respond(self, item: SupporterItem, plan) -> dict[str, Any]:
+    def _respond(self, item: SupporterItem, plan: Plan) -> dict[str, Any]:
         from heartline.evaluation.replies import generate_gold_reply
 
         reply = generate_gold_reply(item.context, plan, self.backend, self.settings)
