@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from heartline.config import Settings
 from heartline.llm.base import LLMBackend
 from heartline.planning.base import Planner
+
+if TYPE_CHECKING:
+    from heartline.perception.text_emotion import TextEmotionRecognizer
+    from heartline.supporter import Supporter
 
 
 def build_backend(settings: Settings) -> LLMBackend:
@@ -14,18 +20,26 @@ def build_backend(settings: Settings) -> LLMBackend:
     return make_backend(settings.llm, settings)
 
 
-def build_planner(settings: Settings, backend: LLMBackend) -> Planner:
-    """`llm`: the LLM reasons through the SMES chain; `trained`: the shipped small heads."""
+def build_text_emotion() -> TextEmotionRecognizer:
+    """The shipped text-emotion head on its sentence embedder."""
+    from heartline.perception.text_emotion import TextEmotionRecognizer
+
+    return TextEmotionRecognizer.load()
+
+
+def build_planner(settings: Settings, backend: LLMBackend, text_emotion: TextEmotionRecognizer | None = None) -> Planner:
+    """`trained`: the shipped small heads steer; `llm`: the LLM reasons through the SMES chain."""
     if settings.planner.method == "llm":
         from heartline.planning.llm import LLMPlanner
 
-        return LLMPlanner(backend)
+        return LLMPlanner(backend, timeout_s=settings.llm.timeout_s)
     from heartline.planning.trained import TrainedPlanner
 
-    return TrainedPlanner.load_default(taxonomy=settings.planner.taxonomy)
+    embedder = text_emotion.embedder if text_emotion is not None else None
+    return TrainedPlanner.load(settings.planner.taxonomy, embedder=embedder)
 
 
-def build_supporter(settings: Settings):  # -> Supporter (imported lazily to avoid a cycle)
+def build_supporter(settings: Settings) -> Supporter:
     """The whole default pipeline."""
     from heartline.memory.store import SessionStore
     from heartline.perception import Perceiver
@@ -34,11 +48,12 @@ def build_supporter(settings: Settings):  # -> Supporter (imported lazily to avo
 
     settings.home.mkdir(parents=True, exist_ok=True)
     backend = build_backend(settings)
+    text_emotion = build_text_emotion()
     return Supporter(
         backend=backend,
-        perceiver=Perceiver(),
+        perceiver=Perceiver.from_settings(settings.perception, text_model=text_emotion),
         safety=SafetyGate(settings.safety),
-        planner=build_planner(settings, backend),
+        planner=build_planner(settings, backend, text_emotion),
         store=SessionStore(settings.session_url),
         settings=settings,
     )

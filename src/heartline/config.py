@@ -45,7 +45,8 @@ class LLMSettings(BaseModel):
 
 
 class PlannerSettings(BaseModel):
-    method: Literal["llm", "trained"] = "llm"
+    method: Literal["llm", "trained"] = "trained"
+    """`trained`: the shipped small heads choose emotion, strategy and tone; `llm`: the LLM does."""
     taxonomy: Literal["esconv", "mesc"] = "esconv"
 
 
