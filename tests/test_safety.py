@@ -559,3 +559,97 @@ def test_cli_scan_reads_a_dataset_spec(tmp_path: Path, monkeypatch: pytest.Monke
     assert data["sample"]["crisis"][0]["text"] == "I took a bunch of pills"
     table = CliRunner().invoke(app, ["safety", "scan", f"esconv:{path}", "--alone"])
     assert table.exit_code == 0 and "overdose" in table.output
+
+
+# --------------------------------------------------------------------------- semantic detector
+
+
+def test_sentences_split_long_messages_and_skip_fragments() -> None:
+    from heartline.safety.semantic import sentences
+
+    text = "Work was ok. Then I sat in the car for an hour!  ok\nanyway how are you?"
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "Work was ok.", "Then I sat in the car for an hour!", "anyway how are you?"]
+    assert sentences("kms") == [] and sentences("") == []
+
+
+def test_exemplar_bank_covers_every_category_and_holds_no_held_out_phrasing() -> None:
+    import test_safety_heldout as held
+
+    from heartline.safety import CATEGORIES
+    from heartline.safety.semantic import ExemplarBank, Thresholds
+
+    bank = ExemplarBank.builtin()
+    assert {c for _, c in bank.crisis} == set(CATEGORIES)
+    assert len(bank.crisis) >= 300 and len(bank.negative) >= 150 and bank.elevated
+    held_out = {t.lower() for t, _ in held.ROUND4_CRISIS + held.HELD_OUT_CRISIS}
+    held_out |= {t.lower() for t in held.ROUND4_NONE + held.ROUND4_ELEVATED + held.HELD_OUT_NONE}
+    texts = [t for t, _ in bank.crisis] + list(bank.elevated) + list(bank.negative)
+    assert not held_out & set(texts)
+    t = Thresholds.builtin()
+    assert 0 < t.elevated_at <= t.crisis_at < 1 and t.margin >= 0
+
+
+def test_bad_exemplar_bank_says_what_to_fix() -> None:
+    from heartline.safety.semantic import ExemplarBank
+
+    with pytest.raises(HeartlineError, match="categories"):
+        ExemplarBank.from_dict({"crisis": {"sadness": ["x"]}, "negative": ["y"]})
+
+
+def test_gate_without_an_embedder_warns_and_runs_on_rules(caplog: pytest.LogCaptureFixture) -> None:
+    from heartline.errors import ModelError
+    from heartline.safety import RuleSet
+    from heartline.safety.semantic import SemanticDetector
+
+    def unavailable():
+        raise ModelError("all-minilm-l6-v2 is not fetched and there is no network")
+
+    detector = SemanticDetector(unavailable)
+    gate = SafetyGate(detectors=[RuleSet.builtin(), detector])
+    with caplog.at_level("WARNING", logger="heartline.safety.semantic"):
+        assert gate.check("I want to kill myself").level == RiskLevel.CRISIS
+        assert gate.check("my exam went fine").level == RiskLevel.NONE
+        assert gate.check("I bought a rope today").level == RiskLevel.NONE
+    assert not detector.available
+    assert [r.message for r in caplog.records].count(
+        "semantic safety detector unavailable, the gate runs on rules alone: "
+        "all-minilm-l6-v2 is not fetched and there is no network") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("text", "category"), [
+    ("i keep thinking i'll take the whole bottle of my sleeping tablets tonight", "overdose"),
+    ("I rly wanna die tbh", "suicide"),
+    ("my stepfather hits me with his belt", "abuse"),
+])
+def test_semantic_detector_catches_paraphrases_the_rules_miss(gate: SafetyGate, text: str, category: str) -> None:
+    check = gate.check(text)
+    assert check.level == RiskLevel.CRISIS, check
+    assert category in check.categories
+
+
+@pytest.mark.slow
+def test_one_crisis_sentence_in_a_long_message_is_found_and_quoted(gate: SafetyGate) -> None:
+    crisis = "Honestly I'm just going to take every tablet in the cupboard tonight."
+    text = ("Work was long and my manager was annoying about the report again. I made pasta for dinner "
+            "and watched two episodes of that baking show. " + crisis + " Anyway, how was your day?")
+    check = gate.check(text)
+    assert check.level == RiskLevel.CRISIS
+    assert crisis in check.evidence or any(e in crisis for e in check.evidence)
+
+
+@pytest.mark.slow
+def test_semantic_crisis_is_lowered_where_the_rules_see_someone_else(gate: SafetyGate) -> None:
+    check = gate.check("my best friend told me she wants to kill herself")
+    assert check.level == RiskLevel.ELEVATED
+
+
+@pytest.mark.slow
+def test_semantic_detector_never_lowers_the_rules() -> None:
+    import test_safety_heldout as held
+
+    with_semantic, rules_only = SafetyGate(), SafetyGate(semantic=False)
+    rank = {RiskLevel.NONE: 0, RiskLevel.ELEVATED: 1, RiskLevel.CRISIS: 2}
+    for text in [t for t, _ in CRISIS] + ELEVATED + held.ROUND1_CRISIS:
+        assert rank[with_semantic.check(text).level] >= rank[rules_only.check(text).level], text

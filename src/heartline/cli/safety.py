@@ -24,10 +24,11 @@ app.add_typer(safety_app, name="safety")
 console = Console()
 STYLES = {RiskLevel.NONE: "green", RiskLevel.ELEVATED: "yellow", RiskLevel.CRISIS: "bold red"}
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+RulesOnlyOption = Annotated[bool, typer.Option("--rules-only", help="Use the rules without the semantic detector.")]
 
 
-def _gate(locale: str | None) -> SafetyGate:
-    return SafetyGate(settings_with(locale=locale).safety)
+def _gate(locale: str | None, rules_only: bool = False) -> SafetyGate:
+    return SafetyGate(settings_with(locale=locale).safety, semantic=not rules_only)
 
 
 @safety_app.command("check")
@@ -37,10 +38,11 @@ def check(
         list[str] | None, typer.Option("--history", "-H", help="An earlier message of theirs (repeat, oldest first).")
     ] = None,
     locale: LocaleOption = None,
+    rules_only: RulesOnlyOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Assess one message: level, categories, evidence, and the protocol reply on crisis."""
-    gate = _gate(locale)
+    gate = _gate(locale, rules_only)
     result = gate.check(text, history=list(history or []))
     reply = gate.protocol_reply(result) if result.is_crisis else None
     if as_json:
@@ -67,11 +69,12 @@ def scan(
     sample: Annotated[int, typer.Option("--sample", min=0, help="Show this many flagged messages per level.")] = 15,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample drawn.")] = 0,
     locale: LocaleOption = None,
+    rules_only: RulesOnlyOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the gate over every seeker message of a dataset: counts per level and category, and a sample of flagged messages."""
     dialogues = load_dialogues(spec)
-    gate = _gate(locale)
+    gate = _gate(locale, rules_only)
     total = min(len(dialogues), limit) if limit else len(dialogues)
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
                   transient=True) as bar:

@@ -2,10 +2,13 @@
 
 `SafetyGate(settings).check(text, history)` assesses a message; on crisis the pipeline sends
 `protocol_reply(check)` verbatim. Detection is a data-driven rule set (`rules.toml`) with
-idiom exclusions; help lines per locale live in `resources.toml`.
+idiom exclusions, plus a semantic detector that compares each sentence with an exemplar bank
+(`exemplars.json`, thresholds in `semantic.json`) to catch paraphrases; help lines per locale
+live in `resources.toml`.
 """
 
 from heartline.safety.gate import SafetyGate
 from heartline.safety.rules import CATEGORIES, Detector, Finding, RuleSet
+from heartline.safety.semantic import SemanticDetector
 
-__all__ = ["CATEGORIES", "Detector", "Finding", "RuleSet", "SafetyGate"]
+__all__ = ["CATEGORIES", "Detector", "Finding", "RuleSet", "SafetyGate", "SemanticDetector"]

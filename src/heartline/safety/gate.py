@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 
 from heartline.config import SafetySettings
 from heartline.safety.resources import ResourceTable, load_resources
 from heartline.safety.rules import CATEGORIES, Detector, Finding, RuleSet
+from heartline.safety.semantic import SemanticDetector, shared_embedder
 from heartline.schema import RiskLevel, SafetyCheck
 
 log = logging.getLogger(__name__)
@@ -31,15 +33,20 @@ _RANK = {RiskLevel.NONE: 0, RiskLevel.ELEVATED: 1, RiskLevel.CRISIS: 2}
 class SafetyGate:
     """Crisis detection and the response protocol for one locale.
 
-    `detectors` default to the built-in rules; a trained classifier can be added as another
-    `Detector` (its findings are merged with the rules', the highest level wins).
+    `detectors` default to the built-in rules and, unless `semantic` is False, the semantic
+    detector (exemplar similarity; its embedder loads on the first check, and without it the
+    gate runs on rules alone). Findings are merged, the highest level wins, except that a
+    crisis from another detector is lowered to elevated where the rules lowered their own
+    finding in the same words (negated, past, told of someone else).
     """
 
     def __init__(self, settings: SafetySettings | None = None,
-                 detectors: Sequence[Detector] | None = None) -> None:
+                 detectors: Sequence[Detector] | None = None, semantic: bool = True) -> None:
         self.settings = settings or SafetySettings()
         self.rules = RuleSet.builtin()
-        self.detectors: list[Detector] = list(detectors) if detectors is not None else [self.rules]
+        if detectors is None:
+            detectors = [self.rules, SemanticDetector(shared_embedder)] if semantic else [self.rules]
+        self.detectors: list[Detector] = list(detectors)
         self.resources: ResourceTable = load_resources(self.settings.resources_file)
         self.locale_key, self.locale = self.resources.resolve(self.settings.locale)
         if self.locale_key != self.settings.locale:
@@ -75,7 +82,9 @@ class SafetyGate:
         )
 
     def _detect(self, text: str) -> tuple[Finding, ...]:
-        return tuple(f for detector in self.detectors for f in detector.detect(text))
+        found = [f for detector in self.detectors for f in detector.detect(text)]
+        lowered = [f for f in found if f.lowered_by]
+        return tuple(_lower_where_rules_lowered(f, lowered) for f in found)
 
     def _last_crisis(self, history: list[str]) -> tuple[int | None, bool]:
         """Index of the last message that anchors a crisis, and whether a safe statement followed."""
@@ -122,6 +131,16 @@ class SafetyGate:
         return (f"Safety: {when} said things that may signal risk ({topics}: {said}). Stay warm and calm, "
                 "acknowledge it, and gently ask how they are coping and whether they are safe right now; "
                 "do not lecture, diagnose or promise secrecy.")
+
+
+def _lower_where_rules_lowered(finding: Finding, lowered: Sequence[Finding]) -> Finding:
+    """A non-rule crisis over words whose rule finding was lowered (e.g. 'my friend wants to die') is elevated."""
+    if finding.level != RiskLevel.CRISIS or finding.lowered_by:
+        return finding
+    for rule in lowered:
+        if rule.start < finding.end and finding.start < rule.end:
+            return replace(finding, level=RiskLevel.ELEVATED, lowered_by=rule.lowered_by)
+    return finding
 
 
 def _max_level(findings: Sequence[Finding]) -> RiskLevel:
