@@ -101,10 +101,12 @@ def strategy_preferences(gold: Sequence[str], pred: Sequence[str], labels: Seque
                         continue
                     # Pairs never compared contribute nothing; skipping them (rather than
                     # computing 0 * 0/0) keeps labels that are never predicted at 0.
+                    # NumPy scalars, so that 0/0 (both preferences 0) gives NaN under errstate
+                    # instead of raising ZeroDivisionError.
                     if wins[i, j]:
-                        numerator += wins[i, j] * (p[j] / (p[i] + p[j]))
+                        numerator += wins[i, j] * (np.float64(p[j]) / (np.float64(p[i]) + p[j]))
                     if wins[j, i]:
-                        denominator += wins[j, i] * (1 / (p[i] + p[j]))
+                        denominator += wins[j, i] * (1 / (np.float64(p[i]) + p[j]))
                 p[i] = float(np.float64(numerator) / denominator)
             positive = [v for v in p if v > 0]
             geo_mean = math.prod(positive) ** (1 / len(positive)) if positive else float("nan")
