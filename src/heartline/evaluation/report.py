@@ -32,6 +32,10 @@ def fmt(value: Any, digits: int = 2) -> str:
     return escape(str(value))
 
 
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]], classes: Sequence[str] = ()) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = []
@@ -75,7 +79,7 @@ def classification_section(name: str, details: dict[str, Any], with_preferences:
                            "predicted": [details["predicted_distribution"][label] for label in labels]},
                           labels, f"{name}: gold vs predicted distribution"))
     if with_preferences:
-        prefs = [details["preferences"][label] for label in labels]
+        prefs = [_number(details["preferences"][label]) for label in labels]  # None: not in gold
         plots.append(bars_svg({"Bradley-Terry preference": prefs}, labels,
                               f"{name}: preferences (B = {fmt(details['preference_bias'], 3)})",
                               value_format="{:.2f}", reference=1.0, reference_label="no preference (1)"))
