@@ -208,7 +208,8 @@ def run_judges(out: Path, config: SimulationConfig, settings: Settings, progress
             if not jobs:
                 continue
             with _backend(llm, settings) as backend:
-                judge = Judge(backend, temperature=llm.temperature, timeout_s=max(llm.timeout_s, 300.0))
+                judge = Judge(backend, temperature=llm.temperature, max_tokens=llm.max_tokens,
+                              timeout_s=max(llm.timeout_s, 300.0))
                 advance = progress(f"judging with {llm.model}", len(jobs))
                 for transcript, repeat in jobs:
                     pairs = [(t["seeker"], t["reply"]) for t in transcript["turns"]]
