@@ -54,7 +54,7 @@ class SimulationConfig:
     turns: int = 8
     seeker: LLMSettings = field(default_factory=lambda: LLMSettings(model="smollm2-135m", max_tokens=80,
                                                                      temperature=0.8))
-    judges: list[LLMSettings] = field(default_factory=lambda: [LLMSettings(model="qwen2.5-coder-1.5b")])
+    judges: list[LLMSettings] = field(default_factory=lambda: [LLMSettings(model="qwen2.5-coder-1.5b", max_tokens=120)])
     judge_repeats: int = 2
     """Independent judgements per dialogue and judge (different seeds): their agreement is the
     judge's self-consistency, reported with the scores."""
