@@ -653,3 +653,19 @@ def test_semantic_detector_never_lowers_the_rules() -> None:
     rank = {RiskLevel.NONE: 0, RiskLevel.ELEVATED: 1, RiskLevel.CRISIS: 2}
     for text in [t for t, _ in CRISIS] + ELEVATED + held.ROUND1_CRISIS:
         assert rank[with_semantic.check(text).level] >= rank[rules_only.check(text).level], text
+
+
+@pytest.mark.slow
+def test_bank_vectors_are_cached_and_a_broken_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from heartline.safety.semantic import ExemplarBank, SemanticDetector, shared_embedder
+
+    monkeypatch.setenv("HEARTLINE_HOME", str(tmp_path))
+    bank = ExemplarBank.from_dict({"crisis": {"suicide": ["i want to end my life"]},
+                                   "elevated": ["i feel like a burden"], "negative": ["this exam is killing me"]})
+    first = SemanticDetector(shared_embedder, bank=bank)
+    scores = first.score(["I want to end it all"])
+    [cached] = list(tmp_path.rglob("safety-bank-*.npz"))
+    cached.write_bytes(b"not an npz")
+    again = SemanticDetector(shared_embedder, bank=bank)
+    assert again.score(["I want to end it all"]) == scores
+    assert scores[0].category == "suicide" and scores[0].crisis > scores[0].negative

@@ -172,8 +172,11 @@ class SemanticDetector:
         digest = hashlib.sha1(json.dumps([embedder.name, *groups]).encode("utf-8")).hexdigest()[:16]
         path = Settings().home / "embeddings" / f"safety-bank-{digest}.npz"
         if path.is_file():
-            with np.load(path) as data:
-                return data["crisis"], data["elevated"], data["negative"]
+            try:
+                with np.load(path) as data:
+                    return data["crisis"], data["elevated"], data["negative"]
+            except (OSError, ValueError, KeyError) as exc:
+                log.info("re-embedding the safety exemplars: %s is unreadable (%s)", path, exc)
         crisis, elevated, negative = (embedder.encode(g) for g in groups)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +193,11 @@ class SemanticDetector:
             return []
         assert self._embedder is not None and self._crisis is not None
         assert self._elevated is not None and self._negative is not None
-        vectors = self._embedder.encode(list(texts))
+        try:
+            vectors = self._embedder.encode(list(texts))
+        except Exception as exc:  # noqa: BLE001 — a failing embedder must not stop the rules' verdict
+            log.warning("semantic safety detector failed on a message, rules only for it: %s", exc)
+            return []
         crisis = vectors @ self._crisis.T
         best = crisis.argmax(axis=1)
         elevated = (vectors @ self._elevated.T).max(axis=1) if len(self._elevated) else np.zeros(len(texts))
