@@ -52,6 +52,8 @@ def test_trained_planner_fills_the_plan(planner) -> None:
     assert isinstance(planner, Planner)
     assert isinstance(planner.emotion, TextEmotionModel)
     assert isinstance(planner.strategy, StrategyStep) and isinstance(planner.system, SystemEmotionStep)
+    # one embedder (and memo) for the three heads: a turn's texts are embedded once
+    assert planner.emotion.embedder is planner.strategy.embedder is planner.system.embedder
     plan = planner.plan(context(("seeker", "My mother died last week and I can't stop crying.", None)))
     assert plan.source == "trained" and plan.taxonomy == "esconv"
     assert plan.user_emotion == "sadness"

@@ -54,7 +54,7 @@ class TextEmotionRecognizer:
     def load(cls, head: str | Path = DEFAULT_HEAD, embedder: Embedder | None = None) -> TextEmotionRecognizer:
         """A head by shipped name or directory; the embedder defaults to the one it was trained on."""
         loaded = Head.load(resolve_head(head))
-        return cls(loaded, embedder or load_embedder(loaded.config["embedder"]))
+        return cls(loaded, embedder if embedder is not None else load_embedder(loaded.config["embedder"]))
 
     def distribution(self, context: PlanContext) -> np.ndarray:
         """Probabilities over `EMOTIONS`."""

@@ -47,7 +47,9 @@ class StrategyPredictor:
         alone selects prior correction with that alpha.
         """
         loaded = Head.load(resolve_head(head or DEFAULT_HEADS[taxonomy]))
-        return cls(loaded, embedder or load_embedder(loaded.config["embedder"]), bias, alpha)
+        if embedder is None:
+            embedder = load_embedder(loaded.config["embedder"])
+        return cls(loaded, embedder, bias, alpha)
 
     def features(self, context: PlanContext, user_emotion: dict[str, float]) -> np.ndarray:
         return dialogue_features(context, self.embedder.encode, self.embedder.dim, user_emotion, self.taxonomy)

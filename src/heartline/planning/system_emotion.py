@@ -71,7 +71,7 @@ class SystemEmotionPredictor:
     @classmethod
     def load(cls, head: str | Path = DEFAULT_HEAD, embedder: Embedder | None = None) -> SystemEmotionPredictor:
         loaded = Head.load(resolve_head(head))
-        return cls(loaded, embedder or load_embedder(loaded.config["embedder"]))
+        return cls(loaded, embedder if embedder is not None else load_embedder(loaded.config["embedder"]))
 
     def distribution(self, context: PlanContext, user_emotion: dict[str, float], strategy: str) -> np.ndarray:
         x = system_emotion_features(context, self.embedder.encode, self.embedder.dim, user_emotion, strategy)

@@ -1,7 +1,7 @@
 """The trained planner: user emotion -> strategy -> system emotion from three small heads.
 
-The three heads share one embedder behind an in-memory memo, so the seeker's message and the
-recent turns are embedded once per turn (and earlier turns not again at all).
+The three heads share one embedder behind an in-memory memo: the new texts of a turn are
+embedded together in one batch, and earlier turns not again at all.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import numpy as np
 from heartline.embeddings import Embedder, load_embedder
 from heartline.labels import EMOTIONS, STRATEGY_DESCRIPTIONS
 from heartline.perception.text_emotion import DEFAULT_HEAD as EMOTION_HEAD
-from heartline.perception.text_emotion import TextEmotionRecognizer
+from heartline.perception.text_emotion import TextEmotionRecognizer, emotion_texts
 from heartline.planning.strategy import DEFAULT_HEADS as STRATEGY_HEADS
 from heartline.planning.bias import Method
+from heartline.planning.features import context_texts
 from heartline.planning.strategy import StrategyPredictor
 from heartline.planning.system_emotion import DEFAULT_HEAD as SYSTEM_HEAD
 from heartline.planning.system_emotion import SystemEmotionPredictor
@@ -45,7 +46,7 @@ class TrainedPlanner:
              embedder: Embedder | None = None) -> TrainedPlanner:
         """Heads by shipped name or directory; `bias`/`alpha` override the strategy head's bias
         control (see `StrategyPredictor.load`)."""
-        embedder = embedder or load_embedder()
+        embedder = embedder if embedder is not None else load_embedder()
         return cls(
             TextEmotionRecognizer.load(emotion_head, embedder),
             StrategyPredictor.load(strategy_head or STRATEGY_HEADS[taxonomy], taxonomy, embedder, bias, alpha),
@@ -63,7 +64,14 @@ class TrainedPlanner:
             return dict(context.perception.fused.distribution)
         return self.emotion.recognize(context).distribution
 
+    def prefetch(self, context: PlanContext) -> None:
+        """Embed every new text the three heads need in one batch (one forward pass is much
+        cheaper than several); the heads then find them in the shared memo."""
+        texts = [t for t in emotion_texts(context) if t is not None] + context_texts(context)
+        self.strategy.embedder.encode(list(dict.fromkeys(texts)))
+
     def plan(self, context: PlanContext) -> Plan:
+        self.prefetch(context)
         user = self.user_emotion(context)
         user_label = max(EMOTIONS, key=lambda e: user.get(e, 0.0))
         strategy_probs = self.strategy.distribution(context, user)

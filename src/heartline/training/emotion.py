@@ -42,7 +42,7 @@ def train_emotion(train_specs: Sequence[str], valid_specs: Sequence[str], out: P
     valid = {spec: emotion_examples(read_dialogues([spec])) for spec in valid_specs}
     if not train:
         raise ValueError("no emotion-labelled seeker utterances in the training data")
-    embedder = embedder or load_embedder(disk_cache=True)
+    embedder = embedder if embedder is not None else load_embedder(disk_cache=True)
     embed_all(embedder, _texts(train) + [t for ex in valid.values() for t in _texts(ex)])
     x_train = emotion_matrix(train, embedder)
     y_train = label_indices(EMOTIONS, [e.emotion for e in train])

@@ -105,7 +105,7 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
     valid = labelled(supporter_examples(read_dialogues(valid_specs)), labels)
     if not train or not valid:
         raise ValueError("no strategy-labelled supporter turns in the training or validation data")
-    embedder = embedder or load_embedder(disk_cache=True)
+    embedder = embedder if embedder is not None else load_embedder(disk_cache=True)
     embed_all(embedder, all_texts(train) + all_texts(valid))
     recognizer = TextEmotionRecognizer.load(emotion_head, embedder)
     x_train = feature_matrix(train, embedder, user_emotions(train, recognizer), taxonomy)

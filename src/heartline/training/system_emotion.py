@@ -49,7 +49,7 @@ def train_system_emotion(train_specs: Sequence[str], valid_specs: Sequence[str],
     valid = usable(supporter_examples(read_dialogues(valid_specs)))
     if not train or not valid:
         raise ValueError("no supporter turns with emotion and strategy labels (MESC has them)")
-    embedder = embedder or load_embedder(disk_cache=True)
+    embedder = embedder if embedder is not None else load_embedder(disk_cache=True)
     embed_all(embedder, all_texts(train) + all_texts(valid))
     recognizer = TextEmotionRecognizer.load(emotion_head, embedder)
     x_train = feature_matrix(train, embedder, user_emotions(train, recognizer))
