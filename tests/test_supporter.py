@@ -16,7 +16,7 @@ import pytest
 
 from heartline.config import LLMSettings, Settings
 from heartline.errors import HeartlineError
-from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
+from heartline.labels import EMOTIONS, ESCONV_STRATEGIES, STRATEGY_DESCRIPTIONS
 from heartline.llm.factory import make_backend
 from heartline.llm.openai import OpenAIBackend
 from heartline.memory.store import SessionStore
@@ -77,7 +77,7 @@ def test_an_ordinary_turn_is_planned_streamed_and_stored(llama, store_url: str) 
     assert turn.plan.user_emotion in EMOTIONS and turn.plan.system_emotion in EMOTIONS
     assert turn.plan.strategy in ESCONV_STRATEGIES
     assert turn.reply.text and deltas
-    assert turn.guidance and turn.plan.strategy in turn.guidance
+    assert turn.guidance and STRATEGY_DESCRIPTIONS[turn.plan.strategy] in turn.guidance
     stored = SessionStore(store_url).turns("s1")
     assert [t.reply.text for t in stored] == [turn.reply.text]
 

@@ -15,7 +15,7 @@ from heartline.cli._options import BackendOption, BaseUrlOption, PlannerOption, 
 from heartline.cli.bench import bench_app
 
 DEFAULT_MODELS = ["smollm2-135m", "qwen2.5-coder-1.5b"]
-console = Console()
+console = Console(width=160)
 
 
 def _run_one(model: str, backend: str | None, base_url: str | None, planner: str | None, turns: int) -> dict:

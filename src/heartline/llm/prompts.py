@@ -35,10 +35,12 @@ def guidance_note(plan: Plan, perception: Perception | None = None, safety_guida
     parts = [f"their emotion: {plan.user_emotion}"]
     if perception is not None and perception.cues:
         parts.append(f"cues: {perception.cues}")
-    if plan.reason:
+    if plan.reason and plan.source.startswith("llm"):
+        # An LLM planner's reason is its chain-of-empathy line (what happened, why they feel
+        # so); a trained planner's only restates the labels already in this note.
         parts.append(f"why: {plan.reason}")
-    description = STRATEGY_DESCRIPTIONS.get(plan.strategy, "")
-    parts.append(f"strategy: {plan.strategy}" + (f" ({description})" if description else ""))
+    description = STRATEGY_DESCRIPTIONS.get(plan.strategy)
+    parts.append(f"strategy: {description or plan.strategy}")
     parts.append(f"your tone: {TONES.get(plan.system_emotion, TONES['neutral'])}")
     if safety_guidance:
         parts.append(safety_guidance)
