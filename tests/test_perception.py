@@ -102,7 +102,7 @@ def _norms() -> VoiceNorms:
 def test_voice_cue_names_what_stands_out() -> None:
     typical = {name: _norms().low[name][0] for name in MEASURES}
     assert describe(typical, _norms()) == "steady, unremarkable voice"
-    low = {**typical, "loudness": 0.5, "rate": 2.0, "pitch": 26.0, "pauses": 0.5}
+    low = {**typical, "loudness": 0.5, "rate": 1.8, "pitch": 26.0, "pauses": 0.5}
     assert describe(low, _norms()) == "quiet, slow, low-pitched voice with long pauses"
     # A voice in the higher register is judged against higher-register norms.
     high = {**typical, "pitch": 41.0}

@@ -77,10 +77,10 @@ def run(settings: PerceptionSettings, seconds: float = 5.0, repeats: int = 3) ->
     loads["face_models_s"] = time.perf_counter() - start
 
     vad_s, segments = _timed(lambda: voice.vad.segments(audio), repeats)
-    speech = speech_span(audio, segments) if segments else audio
+    speech = speech_span(audio, segments)
     assert voice.whisper is not None
     asr_s, transcript = _timed(lambda: voice.whisper.transcribe(speech), repeats)
-    emotion_s, _ = _timed(lambda: voice.featurizer.features(speech, voice.model.feature_sets), repeats)
+    emotion_s, _ = _timed(lambda: voice.featurizer.features(audio, segments, voice.model.feature_sets), repeats)
 
     media = Media(kind="video", data=clip)
     decode_s, video = _timed(lambda: decode_video(media, settings.face_fps, factory.limits(settings)), repeats)

@@ -39,8 +39,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "pitch": ("low-pitched", "high-pitched"),
     "pitch_range": ("flat", "animated"),
 }
-STANDOUT = 1.0
-"""A measure stands out when it is this many spreads away from the norm."""
+STANDOUT = 2.0
+"""A measure stands out when it is this many spreads (interquartile half-ranges, about 0.67
+standard deviations) from the norm: roughly the outer 9% on each side."""
 
 
 def hz(semitones: float) -> float:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 MIN_CONFIDENT_SPEECH_S = 1.5
 """Shorter speech than this gives a proportionally less confident voice emotion."""
+CONTEXT_S = 0.5
+"""Seconds around the speech that the Whisper encoder sees for emotion features."""
 SOUNDS = {
     "neutral": "neutral", "calm": "calm", "happy": "happy", "sad": "sad", "angry": "angry",
     "fearful": "fearful", "disgust": "disgusted", "surprised": "surprised",
@@ -41,23 +43,30 @@ class VoiceReading:
     """Time spent per step (vad, asr, features)."""
 
 
-def speech_span(samples: np.ndarray, segments: list[Segment]) -> np.ndarray:
-    """The audio from the first speech onset to the last offset (pauses inside are kept)."""
-    start = int(segments[0].start * SAMPLE_RATE)
-    end = int(segments[-1].end * SAMPLE_RATE)
+def speech_span(samples: np.ndarray, segments: list[Segment], margin: float = 0.0) -> np.ndarray:
+    """The audio from the first speech onset to the last offset (pauses inside are kept),
+    with up to `margin` seconds of what surrounds it; all of it when no speech was found."""
+    if not segments:
+        return samples
+    start = max(0, int((segments[0].start - margin) * SAMPLE_RATE))
+    end = min(len(samples), int((segments[-1].end + margin) * SAMPLE_RATE))
     return samples[start:end]
 
 
 class VoiceFeaturizer:
-    """The classifier's input for a stretch of speech; shared by training and inference."""
+    """The classifier's input for an utterance; shared by training and inference."""
 
     def __init__(self, prosody: Prosody, whisper: Whisper | None) -> None:
         self.prosody = prosody
         self.whisper = whisper
 
-    def features(self, speech: np.ndarray, feature_sets: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """The model's feature row and the eGeMAPS functionals (always computed, for cues)."""
-        egemaps = self.prosody.features(speech)
+    def features(self, samples: np.ndarray, segments: list[Segment],
+                 feature_sets: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The model's feature row and the eGeMAPS functionals (always computed, for cues).
+
+        Prosody is measured on the speech alone (so pauses are pauses within it); the Whisper
+        encoder sees `CONTEXT_S` of what surrounds the speech, which it reads emotion better with."""
+        egemaps = self.prosody.features(speech_span(samples, segments))
         blocks: list[np.ndarray] = []
         for name in feature_sets:
             if name == "egemaps":
@@ -65,7 +74,7 @@ class VoiceFeaturizer:
             elif name == "whisper":
                 if self.whisper is None:
                     raise ValueError("this voice model reads Whisper-encoder features: give a Whisper model")
-                blocks.append(self.whisper.embed(speech))
+                blocks.append(self.whisper.embed(speech_span(samples, segments, CONTEXT_S)))
             else:
                 raise ValueError(f"unknown voice feature set {name!r}")
         return np.concatenate(blocks), egemaps
@@ -96,7 +105,7 @@ class VoiceAnalyzer:
             transcript = self.whisper.transcribe(speech)
             seconds["asr"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        row, egemaps = self.featurizer.features(speech, self.model.feature_sets)
+        row, egemaps = self.featurizer.features(samples, segments, self.model.feature_sets)
         probs = self.model.probabilities(row)[0]
         seconds["emotion"] = time.perf_counter() - t0
 

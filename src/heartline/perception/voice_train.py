@@ -31,7 +31,7 @@ from heartline.perception.asr import Whisper
 from heartline.perception.media import decode_audio
 from heartline.perception.prosody import Prosody, VoiceNorms, norms_from
 from heartline.perception.vad import SileroVAD
-from heartline.perception.voice import VoiceFeaturizer, speech_span
+from heartline.perception.voice import VoiceFeaturizer
 from heartline.perception.voice_model import FEATURES, RAVDESS_CLASSES, fold_standardisation
 from heartline.training.common import progress_bar
 from heartline.training.fit import FitConfig, fit_head
@@ -74,9 +74,7 @@ def extract(samples: Sequence[MediaSample], vad: SileroVAD, featurizer: VoiceFea
     with progress_bar("voice features", len(samples)) as advance:
         for sample in samples:
             audio = decode_audio(sample.path)
-            segments = vad.segments(audio)
-            speech = speech_span(audio, segments) if segments else audio
-            row, egemaps = featurizer.features(speech, ("egemaps", "whisper"))
+            row, egemaps = featurizer.features(audio, vad.segments(audio), ("egemaps", "whisper"))
             blocks["egemaps"].append(egemaps)
             blocks["whisper"].append(row[egemaps.size :])
             measures.append(featurizer.prosody.measures(egemaps))
@@ -198,8 +196,8 @@ def model_card(metrics: dict[str, Any], command: str) -> str:
     return f"""# heartline voice-emotion classifier
 
 Softmax regression over voice features of one utterance: openSMILE eGeMAPSv02 functionals
-(88) and/or the mean and standard deviation of Whisper-base's last encoder layer (1024),
-computed on the speech span that Silero VAD finds. Predicts the 8 RAVDESS classes (neutral,
+(88) of the speech span that Silero VAD finds, and/or the mean and standard deviation of
+Whisper-base's last encoder layer (1024) over that span with 0.5 s of context either side. Predicts the 8 RAVDESS classes (neutral,
 calm, happy, sad, angry, fearful, disgust, surprised); heartline maps them onto its
 canonical emotions (calm → neutral) and onto arousal/valence.
 
