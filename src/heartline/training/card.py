@@ -37,6 +37,7 @@ def model_card(*, title: str, summary: str, datasets: Sequence[str], train_specs
         "## Intended use", "", use,
         "It steers a supportive reply; it is not a clinical instrument and does not detect crises.", "",
         "## Training data", "", *[f"- `{s}`" for s in train_specs], "",
+        "Licences cover these and the data behind any head whose output it uses as a feature.", "",
         "## Licences", "", *[f"- {entry}" for entry in licences(datasets)], "",
         "## Validation figures", "",
         "Accuracy and F1 in %" + ("; preference bias B as Kang et al. (ACL 2024)." if with_bias else "."), "",

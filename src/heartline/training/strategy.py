@@ -157,7 +157,8 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
                  "last utterance and a 6-utterance window, earlier strategies, the user emotion from the "
                  "text emotion head, and the position in the conversation. Softmax regression, then "
                  f"{method} against preference bias."),
-        datasets=datasets, train_specs=train_specs,
+        datasets=sorted(set(datasets) | set(recognizer.head.config.get("datasets", []))),
+        train_specs=train_specs,
         valid={f"{', '.join(valid_specs)} ({method})": final,
                f"{', '.join(valid_specs)} (no correction)": metrics["valid_uncorrected"]},
         with_bias=True, command=command,

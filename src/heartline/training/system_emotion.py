@@ -80,7 +80,8 @@ def train_system_emotion(train_specs: Sequence[str], valid_specs: Sequence[str],
                  "dialogue features of the strategy head, the user emotion and the chosen strategy "
                  "(ESConv strategies are mapped to MESC's). Trained on MESC therapist turns with the gold "
                  "strategy; softmax regression with a class-balanced loss."),
-        datasets=datasets, train_specs=train_specs, valid={", ".join(valid_specs): metrics["valid"]},
+        datasets=sorted(set(datasets) | set(recognizer.head.config.get("datasets", []))),
+        train_specs=train_specs, valid={", ".join(valid_specs): metrics["valid"]},
         with_bias=False, command=command,
         details=[f"selected: {chosen}", f"{len(train)} training turns",
                  "valid figures use the gold strategy; at run time the predicted strategy is used"],
