@@ -144,7 +144,12 @@ def compare(
         "--out", "-o", dir_okay=False, help="Where to write the HTML comparison.")] = Path("compare.html"),
 ) -> None:
     """Put evaluation runs side by side (table here, HTML with plots in --out)."""
-    from heartline.evaluation.compare import comparison_rows, load_runs, write_comparison
+    from heartline.evaluation.compare import (
+        comparison_rows,
+        differences,
+        load_runs,
+        write_comparison,
+    )
 
     loaded = load_runs(runs)
     table = Table(title="runs compared")
@@ -154,6 +159,10 @@ def compare(
         table.add_column(run_.label, justify="right")
     for group, name, values in comparison_rows(loaded):
         table.add_row(group, name, *("–" if v is None else _format(group, name, v) for v in values))
+    for group in dict.fromkeys(g for run_ in loaded for g in run_.metrics.get("counts", {})):
+        table.add_row("n", group, *(str(run_.metrics.get("counts", {}).get(group, "–")) for run_ in loaded))
     console = Console()
     console.print(table)
+    for note in differences(loaded):
+        console.print(f"[yellow]note:[/] {note}")
     console.print(f"wrote {write_comparison(loaded, out)}")
