@@ -105,3 +105,24 @@ def test_bias_control_alpha_changes_the_distribution() -> None:
     plain = StrategyPredictor.load(taxonomy="esconv", alpha=0.0).predict(ctx, "sadness")
     strong = StrategyPredictor.load(taxonomy="esconv", alpha=1.5).predict(ctx, "sadness")
     assert plain != strong
+
+
+@pytest.mark.slow
+def test_benchmark_scores_and_times_the_planner(planner, tmp_path) -> None:
+    from heartline.training.benchmark import benchmark_examples, score_planner, speed
+
+    lines = []
+    for i in range(4):
+        dialog = [{"text": "Hi, I feel awful since I lost my job.", "speaker": "usr"},
+                  {"text": "I'm sorry. What happened?", "speaker": "sys", "strategy": "Question"},
+                  {"text": f"They closed the office {i} weeks ago.", "speaker": "usr"},
+                  {"text": "That must be so stressful.", "speaker": "sys", "strategy": "Reflection of feelings"}]
+        lines.append(json.dumps({"emotion_type": "anxiety", "situation": "job", "dialog": dialog}))
+    (tmp_path / "valid.txt").write_text("\n".join(lines) + "\n")
+    examples = benchmark_examples([f"esconv:{tmp_path / 'valid.txt'}"])
+    assert len(examples) == 8
+    assert len(benchmark_examples([f"esconv:{tmp_path / 'valid.txt'}"], limit=3)) == 3
+    report = score_planner(planner, examples, "trained")
+    assert report["n"] == 8 and 0.0 <= report["macro_f1"] <= 1.0
+    timing = speed(planner, examples, turns=8)
+    assert timing["turns"] == 3 and timing["median_ms"] > 0
