@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from heartline.config import Settings
 from heartline.errors import BackendError, HeartlineError
-from heartline.llm.base import GenerationParams, LLMBackend, TokenCallback
+from heartline.llm.base import ChatMessage, GenerationParams, LLMBackend, TokenCallback
 from heartline.llm.output import clean_reply, fallback_reply, is_garbled
 from heartline.llm.prompts import guidance_note, reply_messages, user_message
 from heartline.memory.history import bounded_history, utterances_from_turns
@@ -160,34 +160,45 @@ class Supporter:
         note: str,
         on_token: TokenCallback | None,
     ) -> Reply:
-        backend = self.backend
-        llm = self.settings.llm
-        transcript = _shorten(perception.transcript, MAX_PROMPT_MESSAGE_TOKENS, backend.count_tokens)
-        current = user_message(transcript, note)
-        # A budget that does not depend on this message keeps the window (and the cache) steady.
-        system = sum(backend.count_tokens(m["content"]) for m in reply_messages([], current)[:-1])
-        current_max = MAX_PROMPT_MESSAGE_TOKENS + NOTE_RESERVE_TOKENS
-        budget = backend.n_ctx - system - current_max - max(llm.max_tokens, self.settings.memory.reply_reserve_tokens)
-        window = bounded_history(
-            past, budget_tokens=max(budget, 0), count_tokens=backend.count_tokens,
-            max_turns=self.settings.memory.max_history_turns,
-            render_user=lambda turn: render_user_message(turn, backend.count_tokens),
-        )
-        messages = reply_messages(window.messages, current, window.summary)
-        params = GenerationParams(max_tokens=llm.max_tokens, temperature=llm.temperature, top_p=llm.top_p,
-                                  seed=llm.seed, timeout_s=llm.timeout_s)
-        try:
-            generation = backend.generate(messages, params, on_token=on_token)
-        except BackendError as exc:
-            log.warning("reply backend failed, using the fallback reply: %s", exc)
-            return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
-                         fallback=True, error=str(exc))
-        text = clean_reply(generation.text)
-        if is_garbled(text):
-            return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
-                         timings=generation.timings, fallback=True,
-                         error=f"unusable model output: {generation.text[:80]!r}")
-        return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings)
+        messages = reply_prompt(past, perception.transcript, note, self.backend, self.settings)
+        return write_reply(messages, plan, self.backend, self.settings, on_token)
+
+
+def reply_prompt(past: list[Turn], transcript: str, note: str, backend: LLMBackend,
+                 settings: Settings) -> list[ChatMessage]:
+    """The reply prompt: examples, the bounded history of `past`, and the new message + note."""
+    count = backend.count_tokens
+    current = user_message(_shorten(transcript, MAX_PROMPT_MESSAGE_TOKENS, count), note)
+    # A budget that does not depend on this message keeps the window (and the cache) steady.
+    fixed = sum(count(m["content"]) for m in reply_messages([], current)[:-1])
+    fixed += MAX_PROMPT_MESSAGE_TOKENS + NOTE_RESERVE_TOKENS
+    budget = backend.n_ctx - fixed - max(settings.llm.max_tokens, settings.memory.reply_reserve_tokens)
+    window = bounded_history(
+        past, budget_tokens=max(budget, 0), count_tokens=count,
+        max_turns=settings.memory.max_history_turns,
+        render_user=lambda turn: render_user_message(turn, count),
+    )
+    return reply_messages(window.messages, current, window.summary)
+
+
+def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, settings: Settings,
+                on_token: TokenCallback | None = None) -> Reply:
+    """Generate, clean and check the reply; a failed backend or unusable output gives the fallback."""
+    llm = settings.llm
+    params = GenerationParams(max_tokens=llm.max_tokens, temperature=llm.temperature, top_p=llm.top_p,
+                              seed=llm.seed, timeout_s=llm.timeout_s)
+    try:
+        generation = backend.generate(messages, params, on_token=on_token)
+    except BackendError as exc:
+        log.warning("reply backend failed, using the fallback reply: %s", exc)
+        return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
+                     fallback=True, error=str(exc))
+    text = clean_reply(generation.text)
+    if is_garbled(text):
+        return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
+                     timings=generation.timings, fallback=True,
+                     error=f"unusable model output: {generation.text[:80]!r}")
+    return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings)
 
 
 def render_user_message(turn: Turn, count_tokens: Callable[[str], int]) -> str:
@@ -222,4 +233,4 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         seconds[stage] = round(time.perf_counter() - start, 4)
 
 
-__all__ = ["StageCallback", "Supporter", "render_user_message"]
+__all__ = ["StageCallback", "Supporter", "render_user_message", "reply_prompt", "write_reply"]
