@@ -62,6 +62,14 @@ def test_synthesised_speech_is_transcribed(voice: VoiceAnalyzer, sentence: str) 
     assert 60 < reading.measures["pitch_hz"] < 300
 
 
+def test_short_utterances_do_not_loop(voice: VoiceAnalyzer) -> None:
+    # Decoded at its own length, this sentence made Whisper repeat itself three times.
+    sentence = "Everything feels pointless lately."
+    reading = voice.read(np.concatenate([np.zeros(8_000, np.float32), speak(sentence), np.zeros(SAMPLE_RATE, np.float32)]))
+    assert reading.transcript is not None
+    assert 0 < len(words(reading.transcript.text)) <= len(words(sentence)) + 1, reading.transcript.text
+
+
 @pytest.mark.parametrize("kind", ["silence", "noise", "hum"])
 def test_no_words_are_invented(voice: VoiceAnalyzer, kind: str) -> None:
     rng = np.random.default_rng(1)

@@ -3,9 +3,10 @@
 An utterance (under 30 s) is decoded from the encoder run at the audio's own length plus one
 second of silence, rather than padded to Whisper's 30 s window (as whisper.cpp's `audio_ctx`
 does): on a 5 s turn the encoder, the dominant cost, runs about 6× faster, with the same word
-error rate on our synthesised sentences (without the extra second Whisper repeats itself).
+error rate on our synthesised sentences (without the extra second Whisper repeats itself;
+text that still loops is decoded again in the full window).
 The encoder also gives the utterance embedding (mean and spread of its last layer over time,
-at the speech's exact length) that the voice-emotion classifier reads. Longer recordings go
+run at the given audio's own length) that the voice-emotion classifier reads. Longer recordings go
 through faster-whisper's windowed `transcribe`.
 """
 
@@ -30,6 +31,9 @@ MIN_AVG_LOGPROB = -1.0
 WINDOW_S = 30
 TAIL_S = 1
 """Seconds of silence after the speech that Whisper decodes (without it, it repeats itself)."""
+MAX_COMPRESSION_RATIO = 2.4
+"""Text that gzips better than this is a repetition loop (Whisper's own fallback rule): such
+an utterance is decoded again the standard way, in the full 30 s window."""
 TOKENS_PER_S = 8
 """Generation stops after this many tokens per second of audio (+16): no runaway repetition."""
 
@@ -71,6 +75,7 @@ class Whisper:
         if len(samples) + TAIL_S * SAMPLE_RATE > WINDOW_S * SAMPLE_RATE:
             return self._windowed(samples)
         from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio
 
         padded = np.concatenate([samples, np.zeros(TAIL_S * SAMPLE_RATE, np.float32)])
         encoded = self.model.encode(self.model.feature_extractor(padded))
@@ -89,6 +94,9 @@ class Whisper:
             log.debug("dropped text Whisper deems silence: %r", tokenizer.decode(tokens))
             return Transcript("", language, 0.0)
         text = tokenizer.decode(tokens).strip()
+        if get_compression_ratio(text) > MAX_COMPRESSION_RATIO:
+            log.debug("Whisper repeated itself (%r): decoding in the full 30 s window", text)
+            return self._windowed(samples)
         return Transcript(text, language, float(np.exp(avg_logprob)) if text else 0.0)
 
     def _detect(self, encoded: Any) -> str:
