@@ -67,7 +67,8 @@ def bench_plan(
     for name, metrics in results.items():
         _row(table, name, metrics)
     console.print(table)
-    console.print(f"trained planner, three steps incl. embeddings: median {timing['median_ms']:.1f} ms/turn, "
-                  f"p90 {timing['p90_ms']:.1f} ms over {timing['turns']} turns")
+    console.print(f"trained planner, three steps incl. embeddings: median {timing['median_ms']:.1f} ms/turn "
+                  f"(CPU {timing['cpu_median_ms']:.1f} ms), p90 {timing['p90_ms']:.1f} ms over {timing['turns']} "
+                  f"turns; load average {timing['load_average']:.1f}")
     out.write_text(json.dumps({"data": data, "results": results, "speed": timing}, indent=2) + "\n")
     console.print(f"wrote {out}")

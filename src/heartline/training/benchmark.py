@@ -7,6 +7,7 @@ as in training) and is scored with the same code (`evaluation.classification`).
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -51,4 +52,5 @@ def speed(planner: TrainedPlanner, examples: Sequence[SupporterExample], turns: 
     """ms per turn of the three steps with a fresh memo (earlier turns cached, as live)."""
     timing = time_planner(planner, timing_contexts(examples, turns))
     return {"turns": timing.turns, "median_ms": timing.median_ms, "p90_ms": timing.p90_ms,
-            "mean_ms": timing.mean_ms}
+            "mean_ms": timing.mean_ms, "cpu_median_ms": timing.cpu_median_ms,
+            "load_average": os.getloadavg()[0]}
