@@ -295,8 +295,9 @@ def test_llama_json_schema_constrains_output(llama: Any) -> None:
 
 @pytest.mark.slow
 def test_llama_deadline_cancels_and_the_next_call_works(llama: Any) -> None:
-    with pytest.raises(BackendError, match="within"):
-        llama.generate(CONVERSATION, GenerationParams(max_tokens=400, timeout_s=0.3))
+    long_task = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+    with pytest.raises(BackendError, match="within"):  # no model answers 400 tokens in 1 ms
+        llama.generate(long_task, GenerationParams(max_tokens=400, timeout_s=0.001))
     assert llama.generate(
         CONVERSATION, GenerationParams(max_tokens=4, timeout_s=LOADED_MACHINE_S)
     ).text
