@@ -21,10 +21,12 @@ def build_backend(settings: Settings) -> LLMBackend:
 
 
 def build_text_emotion() -> TextEmotionRecognizer:
-    """The shipped text-emotion head on its sentence embedder."""
+    """The shipped text-emotion head on the process's one sentence embedder (shared with the
+    safety gate's semantic detector and, through this recogniser, with the trained planner)."""
     from heartline.perception.text_emotion import TextEmotionRecognizer
+    from heartline.safety.semantic import shared_embedder
 
-    return TextEmotionRecognizer.load()
+    return TextEmotionRecognizer.load(embedder=shared_embedder())
 
 
 def build_planner(settings: Settings, backend: LLMBackend, text_emotion: TextEmotionRecognizer | None = None) -> Planner:
