@@ -217,3 +217,13 @@ def test_a_process_killed_mid_turn_loses_no_completed_turn(cli_env: dict[str, st
     assert [t.perception.transcript for t in turns] == ["I had a rough week."]
     resumed = _cli("chat", "--once", "Still here.", "--session", "k", "--json", env=dead)
     assert json.loads(resumed.stdout)["index"] == 1
+
+
+def test_interactive_chat_starts_a_new_session_and_quits(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "HEARTLINE_LLM__BACKEND": "openai",
+           "HEARTLINE_LLM__BASE_URL": f"http://127.0.0.1:{_closed_port()}/v1"}
+    result = subprocess.run([sys.executable, "-m", "heartline", "chat"], input="I feel lost.\n/quit\n",
+                            capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert "heartline ›" in result.stdout and "error" not in result.stdout.lower()
+    assert len(SessionStore(cli_env["HEARTLINE_STORE_URL"]).list_sessions()) == 1

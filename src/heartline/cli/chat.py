@@ -62,7 +62,8 @@ def _converse(supporter, session_id: str, once: str | None, as_json: bool, media
         "[dim]Say whatever is on your mind. /quit to leave (the conversation is saved; "
         f"resume with `heartline chat --session {session_id}`).[/]"
     )
-    for turn in supporter.store.turns(session_id)[-3:]:
+    earlier = supporter.store.turns(session_id) if supporter.store.has_session(session_id) else []
+    for turn in earlier[-3:]:
         console.print(f"[dim]you › {escape(turn.perception.transcript)}\nheartline › {escape(turn.reply.text)}[/]")
     while True:
         try:
