@@ -1,4 +1,10 @@
-"""Train the text emotion head: GoEmotions (Ekman map), MELD, MESC client turns, ... ."""
+"""Train the text emotion head: GoEmotions (Ekman map), MELD, MESC client turns, ESConv openings.
+
+ESConv labels emotion per dialogue, not per turn: its seekers' first `WEAK_TURNS` substantive
+messages (at least `WEAK_MIN_WORDS` words) take the dialogue's emotion as a weak label. They are
+the support-domain examples the other corpora lack (a seeker describing their trouble after a
+supporter's prompt).
+"""
 
 from __future__ import annotations
 
@@ -16,13 +22,39 @@ from heartline.training.card import model_card
 from heartline.training.common import (
     embed_all, label_indices, read_dialogues, report, seed_everything, select_head, write_json,
 )
+from heartline.schema import Dialogue, PlanContext
 from heartline.training.examples import EmotionExample, emotion_examples
 from heartline.training.fit import FitConfig
 from heartline.training.plots import confusion_plot
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b) for l2 in (1e-5, 1e-4) for b in (0.25, 0.5)]
+# Milder class balancing than macro-F1 selection would pick (0.5): with the ESConv openings it
+# keeps every valid weighted-F1 and reads support messages better (docs/training.md).
+DEFAULT_GRID = [FitConfig(hidden=0, l2=1e-5, balance=0.25)]
+WEAK_TURNS = 2
+WEAK_MIN_WORDS = 6
+
+
+def dialogue_emotion_examples(dialogues: Sequence[Dialogue], turns: int = WEAK_TURNS,
+                              min_words: int = WEAK_MIN_WORDS) -> list[EmotionExample]:
+    """The first `turns` seeker messages of >= `min_words` words, labelled with the dialogue's emotion.
+
+    Only dialogues without utterance-level emotions (ESConv) contribute.
+    """
+    out = []
+    for dialogue in dialogues:
+        if not dialogue.emotion or any(u.emotion for u in dialogue.utterances):
+            continue
+        taken = 0
+        for i, utterance in enumerate(dialogue.utterances):
+            if taken == turns:
+                break
+            if utterance.speaker == "seeker" and len(utterance.text.split()) >= min_words:
+                context = PlanContext(utterances=dialogue.utterances[: i + 1], taxonomy=dialogue.taxonomy or "esconv")
+                out.append(EmotionExample(context, dialogue.emotion, dialogue.dataset))
+                taken += 1
+    return out
 
 
 def emotion_matrix(examples: Sequence[EmotionExample], embedder: CachedEmbedder) -> np.ndarray:
@@ -38,7 +70,8 @@ def train_emotion(train_specs: Sequence[str], valid_specs: Sequence[str], out: P
                   embedder: CachedEmbedder | None = None, command: str = "") -> dict[str, Any]:
     """Fit on the train specs, select on the mean macro-F1 over the valid specs, write `out`."""
     seed_everything(seed)
-    train = emotion_examples(read_dialogues(train_specs))
+    dialogues = read_dialogues(train_specs)
+    train = emotion_examples(dialogues) + dialogue_emotion_examples(dialogues)
     valid = {spec: emotion_examples(read_dialogues([spec])) for spec in valid_specs}
     if not train:
         raise ValueError("no emotion-labelled seeker utterances in the training data")
@@ -71,7 +104,8 @@ def train_emotion(train_specs: Sequence[str], valid_specs: Sequence[str], out: P
     (out / "MODEL_CARD.md").write_text(model_card(
         title="heartline text emotion head",
         summary=("Recognises the seeker's emotion (canonical 7: " + ", ".join(EMOTIONS) + ") from the "
-                 "all-MiniLM-L6-v2 embeddings of the latest message and the utterance before it; "
+                 "all-MiniLM-L6-v2 embeddings of the latest message and the utterance before it "
+                 "(ESConv seekers' first substantive messages carry their dialogue's emotion); "
                  "softmax regression with a class-balanced loss, fitted with L-BFGS."),
         datasets=datasets, train_specs=train_specs, valid=metrics, with_bias=False,
         command=command, details=[f"selected: {chosen}", f"{len(train)} training utterances"],
