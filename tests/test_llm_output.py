@@ -32,3 +32,16 @@ def test_fallback_reply_follows_the_plan():
     assert fallback_reply(question).endswith("?")
     assert "worried" in fallback_reply(reflection)
     assert fallback_reply(None)
+
+
+def test_the_prompt_prefix_stays_constant_when_older_turns_are_summarised():
+    from heartline.llm.prompts import reply_messages
+
+    current = {"role": "user", "content": "Still sad."}
+    history = [{"role": "user", "content": "My dog died."}, {"role": "assistant", "content": "I'm so sorry."}]
+    plain = reply_messages(history, current)
+    summarised = reply_messages(history, current, summary="they lost their job (sadness)")
+    prefix = len(plain) - len(history) - 1
+    assert summarised[:prefix] == plain[:prefix]  # system prompt and worked examples unchanged
+    assert summarised[prefix]["content"].startswith("(Earlier in this conversation: they lost their job")
+    assert [m["role"] for m in summarised] == [m["role"] for m in plain]

@@ -76,11 +76,16 @@ def _example_messages() -> list[ChatMessage]:
 
 
 def reply_messages(history: list[ChatMessage], current: ChatMessage, summary: str | None = None) -> list[ChatMessage]:
-    """System prompt, worked examples, optional summary of older turns, the history, the new message."""
-    system = REPLY_SYSTEM_PROMPT
+    """System prompt, worked examples, the history (opening with a summary of older turns), the new message.
+
+    The summary rides on the first user message rather than the system prompt, so the constant
+    prefix (system prompt and examples) stays in the backend's cache when the window moves.
+    """
+    turns = [*history, current]
     if summary:
-        system = f"{system}\n\nEarlier in this conversation: {summary}"
-    return [{"role": "system", "content": system}, *_example_messages(), *history, current]
+        first = turns[0]
+        turns[0] = {"role": first["role"], "content": f"(Earlier in this conversation: {summary})\n\n{first['content']}"}
+    return [{"role": "system", "content": REPLY_SYSTEM_PROMPT}, *_example_messages(), *turns]
 
 
 # --------------------------------------------------------------------------- planner prompt
