@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -16,7 +17,10 @@ from heartline.cli._options import (
     VideoOption, observation_from, settings_with,
 )
 from heartline.errors import HeartlineError
-from heartline.schema import Turn, new_id
+from heartline.schema import Observation, Turn, new_id
+
+if TYPE_CHECKING:
+    from heartline.supporter import Supporter
 
 console = Console()
 status_console = Console(stderr=True)
@@ -46,7 +50,8 @@ def chat(
         _converse(supporter, session or new_id(), once, as_json, {"audio": audio, "video": video, "image": image})
 
 
-def _converse(supporter, session_id: str, once: str | None, as_json: bool, media: dict) -> None:
+def _converse(supporter: Supporter, session_id: str, once: str | None, as_json: bool,
+              media: dict[str, Path | None]) -> None:
     """One scripted turn (--once or media), or the interactive loop."""
     if once is not None or any(media.values()):
         observation = observation_from(session_id, once, **media)
@@ -81,7 +86,7 @@ def _converse(supporter, session_id: str, once: str | None, as_json: bool, media
             console.print(f"[red]{escape(str(exc))}[/]")
 
 
-def _show_turn(supporter, observation) -> Turn:
+def _show_turn(supporter: Supporter, observation: Observation) -> Turn:
     """Run a turn, showing each stage as it completes and streaming the reply."""
     streamed: list[str] = []
 

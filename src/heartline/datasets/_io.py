@@ -64,7 +64,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as exc:
             raise DataFormatError(path, f"line {number}", None, f"invalid JSON: {exc.msg}") from exc
         if not isinstance(obj, dict):
-            raise DataFormatError(path, f"line {number}", None, "expected a JSON object")
+            raise DataFormatError(path, f"line {number}", None, "not a JSON object")
         yield number, obj
 
 

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from heartline.datasets._io import iter_jsonl
 from heartline.errors import DataFormatError, HeartlineError
 from heartline.evaluation.alignment import emotion_alignment
 from heartline.evaluation.meteor import METEOR_HINT, meteor_available
@@ -99,21 +100,11 @@ def read_records(path: Path) -> dict[Key, dict[str, Any]]:
     if not path.is_file():
         raise HeartlineError(f"{path} does not exist", hint="pass a JSONL file, one object a line")
     records: dict[Key, dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(path, f"line {number}", None, f"not JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise DataFormatError(path, f"line {number}", None, "not a JSON object")
-            key = _key(record, path, number)
-            if key in records:
-                raise DataFormatError(path, f"line {number}", None,
-                                      f"duplicate (dialogue_id, turn) = {key}")
-            records[key] = record
+    for number, record in iter_jsonl(path):
+        key = _key(record, path, number)
+        if key in records:
+            raise DataFormatError(path, f"line {number}", None, f"duplicate (dialogue_id, turn) = {key}")
+        records[key] = record
     if not records:
         raise HeartlineError(f"{path} holds no records", hint="one JSON object a line")
     return records
