@@ -34,14 +34,31 @@ def test_fallback_reply_follows_the_plan():
     assert fallback_reply(None)
 
 
-def test_the_prompt_prefix_stays_constant_when_older_turns_are_summarised():
-    from heartline.llm.prompts import reply_messages
+def test_every_strategy_has_a_short_instruction_for_the_note() -> None:
+    from heartline.labels import STRATEGIES
+    from heartline.llm.prompts import STRATEGY_ACTIONS, guidance_note
 
-    current = {"role": "user", "content": "Still sad."}
-    history = [{"role": "user", "content": "My dog died."}, {"role": "assistant", "content": "I'm so sorry."}]
-    plain = reply_messages(history, current)
-    summarised = reply_messages(history, current, summary="they lost their job (sadness)")
-    prefix = len(plain) - len(history) - 1
-    assert summarised[:prefix] == plain[:prefix]  # system prompt and worked examples unchanged
-    assert summarised[prefix]["content"].startswith("(Earlier in this conversation: they lost their job")
-    assert [m["role"] for m in summarised] == [m["role"] for m in plain]
+    for taxonomy, strategies in STRATEGIES.items():
+        for strategy in strategies:
+            note = guidance_note(Plan(user_emotion="fear", strategy=strategy, system_emotion="fear"))
+            assert note == f"[fear; {STRATEGY_ACTIONS[strategy]}; soothing tone]", (taxonomy, strategy)
+
+
+def test_a_copied_reply_is_recognised_and_a_new_one_is_not() -> None:
+    from heartline.llm.output import repeats_earlier
+
+    earlier = ["I'm so sorry to hear that. Losing a job can be really tough, and I'm here for you."]
+    assert repeats_earlier("I'm so sorry to hear that. Losing a job can be really tough, and it's okay.", earlier)
+    assert not repeats_earlier("What did your manager say when you asked about the budget cuts?", earlier)
+    assert not repeats_earlier("I'm so sorry to hear that.", [])
+
+
+def test_the_stream_guard_stops_a_reply_that_copies_an_earlier_one() -> None:
+    from heartline.llm.guard import StreamGuard
+
+    earlier = "I'm so sorry to hear that. Losing a job can be really tough, and I'm here for you."
+    copying, fresh = StreamGuard(avoid=[earlier]), StreamGuard(avoid=[earlier])
+    stops = [copying.feed(word + " ") for word in earlier.split()]
+    assert stops.index(True) == 9 and copying.copied  # stopped at the tenth word
+    new = "What did your manager say when you asked him about the budget cuts last week?"
+    assert not any(fresh.feed(word + " ") for word in new.split()) and not fresh.copied

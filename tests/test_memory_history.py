@@ -120,6 +120,16 @@ def test_dropped_turns_are_summarised_from_reasons_emotions_and_strategies() -> 
     assert chars(summary) + OVERHEAD <= 400 // 4
 
 
+def test_a_trained_plans_label_restating_reason_is_not_summarised() -> None:
+    trained = make_turn("s", 0, text="My cat ran away.", reason="They seem sadness (54%); Question (62%)",
+                        emotion="sadness", strategy="Question")
+    trained = trained.model_copy(update={"plan": trained.plan.model_copy(update={"source": "trained"})})
+    rest = [make_turn("s", i, text=f"later {i}") for i in range(1, 8)]
+    summary = bounded_history([trained, *rest], 400, chars, 4, stride=1).summary
+    assert 'they said "my cat ran away." (sadness), you asked about it' in summary.lower()
+    assert "54%" not in summary
+
+
 def test_summary_respects_tiny_budgets() -> None:
     turns = conversation([(30, 30)] * 30, crisis_every=5)
     for budget in range(60):

@@ -51,7 +51,7 @@ def make_turn(
         plan = None
     else:
         safety = SafetyCheck()
-        plan = Plan(user_emotion=emotion, strategy=strategy, system_emotion="sadness", reason=reason, source="test")
+        plan = Plan(user_emotion=emotion, strategy=strategy, system_emotion="sadness", reason=reason, source="llm")
     return Turn(
         session_id=session_id,
         index=index,

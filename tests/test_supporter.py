@@ -14,16 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from heartline.config import LLMSettings, Settings
+from heartline.config import LLMSettings, MemorySettings, Settings
 from heartline.errors import HeartlineError
-from heartline.labels import EMOTIONS, ESCONV_STRATEGIES, STRATEGY_DESCRIPTIONS
+from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
+from heartline.llm.base import ChatMessage, Generation, GenerationParams, LLMBackend, TokenCallback
 from heartline.llm.factory import make_backend
 from heartline.llm.openai import OpenAIBackend
 from heartline.memory.store import SessionStore
 from heartline.perception import Perceiver
 from heartline.planning.llm import LLMPlanner
 from heartline.safety import SafetyGate
-from heartline.schema import Observation, RiskLevel
+from heartline.llm.prompts import REPLY_SYSTEM_PROMPT, STRATEGY_ACTIONS, prompt_prefix
+from heartline.schema import Observation, RiskLevel, Turn
 from heartline.supporter import Supporter
 
 PATIENT = Settings(llm=LLMSettings(timeout_s=600.0, first_token_timeout_s=600.0, max_tokens=48))
@@ -77,7 +79,7 @@ def test_an_ordinary_turn_is_planned_streamed_and_stored(llama, store_url: str) 
     assert turn.plan.user_emotion in EMOTIONS and turn.plan.system_emotion in EMOTIONS
     assert turn.plan.strategy in ESCONV_STRATEGIES
     assert turn.reply.text and deltas
-    assert turn.guidance and STRATEGY_DESCRIPTIONS[turn.plan.strategy] in turn.guidance
+    assert turn.guidance and STRATEGY_ACTIONS[turn.plan.strategy] in turn.guidance
     stored = SessionStore(store_url).turns("s1")
     assert [t.reply.text for t in stored] == [turn.reply.text]
 
@@ -102,6 +104,83 @@ def test_an_enormous_message_never_overflows_the_context(llama, store_url: str) 
         assert turn.reply.text
         assert not (turn.reply.error or "").startswith("llama.cpp rejected")
     assert supporter.store.turns("big")[0].perception.transcript == huge.strip()
+
+
+class RecordingBackend(LLMBackend):
+    """Answers every request with a numbered sentence and records the messages it was sent."""
+
+    name = "recording"
+    model = "recorder"
+    n_ctx = 4096
+
+    def __init__(self) -> None:
+        self.prompts: list[list[ChatMessage]] = []
+
+    def generate(self, messages: list[ChatMessage], params: GenerationParams,
+                 on_token: TokenCallback | None = None) -> Generation:
+        self.prompts.append(messages)
+        return Generation(text=f"Reply number {len(self.prompts)}.")
+
+
+def _talk(supporter: Supporter, session: str, turns: int) -> list[Turn]:
+    return [supporter.respond(Observation(session_id=session, text=f"Message {i}: work was hard today."))
+            for i in range(turns)]
+
+
+def test_a_moving_window_only_drops_turns_and_the_new_message_carries_the_summary(store_url: str) -> None:
+    settings = PATIENT.model_copy(update={"memory": MemorySettings(max_history_turns=4)})
+    backend = RecordingBackend()
+    supporter = _supporter(backend, store_url, settings)
+    turns = _talk(supporter, "w", 11)
+    prompts = [p for p in backend.prompts if p[0]["content"] == REPLY_SYSTEM_PROMPT]
+    prefix = len(prompt_prefix())
+    moved = 0
+    for previous, current, turn, answered in zip(prompts, prompts[1:], turns[1:], turns):
+        assert current[:prefix] == previous[:prefix]
+        said = [*previous[prefix:], {"role": "assistant", "content": answered.reply.text}]
+        kept = current[prefix:-1]
+        assert said[len(said) - len(kept):] == kept  # older turns dropped, nothing inserted or changed
+        window_moved = len(kept) < len(said)
+        assert current[-1]["content"].startswith("(Earlier in this conversation:") == window_moved
+        assert (turn.summary is not None) == window_moved
+        assert turn.history_start == turn.index - len(kept) // 2
+        moved += window_moved
+    assert moved >= 3
+    stored = supporter.store.turns("w")
+    assert [t.summary for t in stored] == [t.summary for t in turns]
+
+
+class CopyingBackend(RecordingBackend):
+    """Copies the last reply in its prompt until the temperature is raised."""
+
+    def generate(self, messages: list[ChatMessage], params: GenerationParams,
+                 on_token: TokenCallback | None = None) -> Generation:
+        self.prompts.append(messages)
+        if params.temperature < 1.0:
+            return Generation(text=[m for m in messages if m["role"] == "assistant"][-1]["content"])
+        return Generation(text="What was the hardest part of today for you?")
+
+
+def test_a_reply_copying_an_earlier_one_is_generated_again(store_url: str) -> None:
+    backend = CopyingBackend()
+    stages: list[str] = []
+    turn = _supporter(backend, store_url).respond(Observation(session_id="r", text="Work was hard today."),
+                                                  on_stage=lambda stage, _record: stages.append(stage))
+    assert turn.reply.text == "What was the hardest part of today for you?"
+    assert stages[-1] == "retry"
+    assert not turn.reply.fallback
+
+
+@pytest.mark.slow
+def test_the_model_reuses_its_cache_when_the_window_moves(llama, store_url: str) -> None:
+    settings = PATIENT.model_copy(update={"memory": MemorySettings(max_history_turns=4)})
+    turns = _talk(_supporter(llama, store_url, settings), "c", 8)
+    moved = [t for t in turns if t.summary]
+    assert moved
+    for turn in moved:
+        timings = turn.reply.timings
+        new = timings.prompt_tokens - timings.cached_tokens
+        assert new < 200, f"turn {turn.index}: {new} of {timings.prompt_tokens} prompt tokens evaluated again"
 
 
 # --------------------------------------------------------------------------- safety

@@ -180,6 +180,12 @@ class Plan(Record):
     source: str = ""
     """Which planner produced it (e.g. 'llm', 'trained', 'fallback')."""
 
+    @property
+    def cause(self) -> str:
+        """The chain-of-empathy line of an LLM planner; '' for a trained plan, whose reason only
+        restates its labels and confidences."""
+        return self.reason if self.source.startswith("llm") else ""
+
 
 # --------------------------------------------------------------------------- reply
 
@@ -222,6 +228,10 @@ class Turn(Record):
     plan: Plan | None = None
     guidance: str | None = None
     """The guidance note appended to the person's message in the reply prompt (None in a crisis)."""
+    history_start: int = 0
+    """Index of the oldest past turn in this turn's reply prompt; the turns before it were summarised."""
+    summary: str | None = None
+    """The summary of those older turns, sent with this message when the history window moved on it."""
     reply: Reply
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 

@@ -12,12 +12,13 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from heartline.config import Settings
 from heartline.errors import BackendError, HeartlineError
 from heartline.llm.base import ChatMessage, GenerationParams, LLMBackend, TokenCallback
-from heartline.llm.output import clean_reply, fallback_reply, is_garbled
-from heartline.llm.prompts import guidance_note, reply_messages, user_message
+from heartline.llm.output import clean_reply, fallback_reply, is_garbled, repeats_earlier
+from heartline.llm.prompts import guidance_note, prompt_prefix, user_message
 from heartline.memory.history import bounded_history, utterances_from_turns
 from heartline.memory.store import SessionStore
 from heartline.perception import Perceiver
@@ -31,10 +32,14 @@ from heartline.schema import (
 log = logging.getLogger(__name__)
 
 StageCallback = Callable[[str, object], None]
-"""Receives (stage name, its record) as each stage completes: 'perception', 'safety', 'plan'."""
+"""Receives (stage name, its record) as each stage completes: 'perception', 'safety', 'plan';
+and ('retry', None) when the reply streamed so far is dropped and generated again."""
 
 MAX_PROMPT_MESSAGE_TOKENS = 600
 """A single message longer than this is shortened in the prompt (the stored turn keeps it whole)."""
+RECENT_REPLIES = 4
+"""A reply copying one of this many recent replies (worked examples included) is generated again."""
+RETRY_TEMPERATURE = 1.0
 NOTE_RESERVE_TOKENS = 200
 """Room kept for the guidance note and the summary of older turns."""
 
@@ -107,7 +112,7 @@ class Supporter:
         notify("safety", safety)
 
         plan: Plan | None = None
-        note: str | None = None
+        prompt: ReplyPrompt | None = None
         if safety.is_crisis:
             reply = self._protocol_reply(safety, on_token)
         else:
@@ -116,7 +121,9 @@ class Supporter:
             notify("plan", plan)
             note = guidance_note(plan, perception, self.safety.guidance(safety))
             with _timed(seconds, "reply"):
-                reply = self._generate(past, perception, plan, note, on_token)
+                prompt = reply_prompt(past, perception.transcript, note, self.backend, self.settings)
+                reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token,
+                                    on_retry=lambda: notify("retry", None))
 
         turn = Turn(
             session_id=session_id,
@@ -125,7 +132,9 @@ class Supporter:
             perception=perception,
             safety=safety,
             plan=plan,
-            guidance=note,
+            guidance=prompt.note if prompt else None,
+            history_start=prompt.history_start if prompt else 0,
+            summary=prompt.summary if prompt else None,
             reply=reply,
             stage_seconds=seconds,
         )
@@ -152,25 +161,31 @@ class Supporter:
             log.exception("planner failed; using the fallback plan")
             return parse_plan_json("", context)
 
-    def _generate(
-        self,
-        past: list[Turn],
-        perception: Perception,
-        plan: Plan,
-        note: str,
-        on_token: TokenCallback | None,
-    ) -> Reply:
-        messages = reply_prompt(past, perception.transcript, note, self.backend, self.settings)
-        return write_reply(messages, plan, self.backend, self.settings, on_token)
+
+
+@dataclass(frozen=True)
+class ReplyPrompt:
+    """The messages for the reply, and what the new user message carries (stored on the turn)."""
+
+    messages: list[ChatMessage]
+    note: str
+    history_start: int
+    """Index of the oldest past turn in the prompt."""
+    summary: str | None
+    """Summary of the turns before `history_start`, when this message carries it."""
 
 
 def reply_prompt(past: list[Turn], transcript: str, note: str, backend: LLMBackend,
-                 settings: Settings) -> list[ChatMessage]:
-    """The reply prompt: examples, the bounded history of `past`, and the new message + note."""
+                 settings: Settings) -> ReplyPrompt:
+    """The reply prompt: examples, the bounded history of `past`, and the new message + note.
+
+    When the window has moved since the summary in it was written, the new message carries
+    the summary of the dropped turns: nothing is inserted before the kept turns, so the
+    backend's cache of them stays usable.
+    """
     count = backend.count_tokens
-    current = user_message(_shorten(transcript, MAX_PROMPT_MESSAGE_TOKENS, count), note)
     # A budget that does not depend on this message keeps the window (and the cache) steady.
-    fixed = sum(count(m["content"]) for m in reply_messages([], current)[:-1])
+    fixed = sum(count(m["content"]) for m in prompt_prefix())
     fixed += MAX_PROMPT_MESSAGE_TOKENS + NOTE_RESERVE_TOKENS
     budget = backend.n_ctx - fixed - max(settings.llm.max_tokens, settings.memory.reply_reserve_tokens)
     window = bounded_history(
@@ -178,17 +193,32 @@ def reply_prompt(past: list[Turn], transcript: str, note: str, backend: LLMBacke
         max_turns=settings.memory.max_history_turns,
         render_user=lambda turn: render_user_message(turn, count),
     )
-    return reply_messages(window.messages, current, window.summary)
+    start = window.dropped
+    carried = any(t.summary and t.history_start == start for t in past[start:])
+    summary = window.summary if window.summary and not carried else None
+    current = user_message(_shorten(transcript, MAX_PROMPT_MESSAGE_TOKENS, count), note, summary)
+    return ReplyPrompt([*prompt_prefix(), *window.messages, current], note, start, summary)
 
 
 def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, settings: Settings,
-                on_token: TokenCallback | None = None) -> Reply:
-    """Generate, clean and check the reply; a failed backend or unusable output gives the fallback."""
+                on_token: TokenCallback | None = None, on_retry: Callable[[], None] | None = None) -> Reply:
+    """Generate, clean and check the reply; a failed backend or unusable output gives the fallback.
+
+    A reply that starts copying one of the recent replies is stopped and generated once more,
+    hotter, with another seed; `on_retry` is called first, so a display can drop what it showed.
+    """
     llm = settings.llm
+    earlier = [m["content"] for m in messages if m["role"] == "assistant"][-RECENT_REPLIES:]
     params = GenerationParams(max_tokens=llm.max_tokens, temperature=llm.temperature, top_p=llm.top_p,
-                              seed=llm.seed, timeout_s=llm.timeout_s)
+                              seed=llm.seed, timeout_s=llm.timeout_s, avoid=earlier)
     try:
         generation = backend.generate(messages, params, on_token=on_token)
+        if generation.finish_reason == "copy" or repeats_earlier(clean_reply(generation.text), earlier):
+            log.info("the reply copies an earlier one (%r); generating it again", generation.text[:100])
+            if on_retry:
+                on_retry()
+            hotter = params.model_copy(update={"temperature": RETRY_TEMPERATURE, "seed": llm.seed + 1, "avoid": []})
+            generation = backend.generate(messages, hotter, on_token=on_token)
     except BackendError as exc:
         log.warning("reply backend failed, using the fallback reply: %s", exc)
         return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
@@ -204,7 +234,7 @@ def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, se
 def render_user_message(turn: Turn, count_tokens: Callable[[str], int]) -> str:
     """A past turn's user message exactly as it was sent, so the prompt prefix stays cacheable."""
     transcript = _shorten(turn.perception.transcript, MAX_PROMPT_MESSAGE_TOKENS, count_tokens)
-    return user_message(transcript, turn.guidance)["content"] if turn.guidance else transcript
+    return user_message(transcript, turn.guidance, turn.summary)["content"] if turn.guidance else transcript
 
 
 def _shorten(text: str, max_tokens: int, count_tokens: Callable[[str], int]) -> str:
@@ -233,4 +263,4 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         seconds[stage] = round(time.perf_counter() - start, 4)
 
 
-__all__ = ["StageCallback", "Supporter", "render_user_message", "reply_prompt", "write_reply"]
+__all__ = ["ReplyPrompt", "StageCallback", "Supporter", "render_user_message", "reply_prompt", "write_reply"]

@@ -98,6 +98,8 @@ def _show_turn(supporter: Supporter, observation: Observation) -> Turn:
                 f"[dim]you seem [bold]{record.user_emotion}[/] · strategy [bold]{escape(record.strategy)}[/]"
                 f" · tone [bold]{record.system_emotion}[/][/]"
             )
+        elif stage == "retry":
+            streamed.clear()
 
     with Live(Text("heartline › ", style="bold magenta"), console=console, transient=True,
               refresh_per_second=20) as live:

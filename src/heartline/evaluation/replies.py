@@ -60,7 +60,7 @@ def gold_turns(context: PlanContext) -> list[Turn]:
 
 def gold_messages(context: PlanContext, plan: Plan, backend: LLMBackend, settings: Settings) -> list[ChatMessage]:
     """The reply prompt for the supporter turn after `context`, as `Supporter` builds it."""
-    return reply_prompt(gold_turns(context), context.message, guidance_note(plan), backend, settings)
+    return reply_prompt(gold_turns(context), context.message, guidance_note(plan), backend, settings).messages
 
 
 def generate_gold_reply(context: PlanContext, plan: Plan, backend: LLMBackend, settings: Settings) -> GoldReply:

@@ -26,6 +26,8 @@ class GenerationParams(BaseModel):
     stop: list[str] = Field(default_factory=list)
     json_schema: dict | None = None
     """Constrain the output to this JSON schema where the backend supports it."""
+    avoid: list[str] = Field(default_factory=list)
+    """Earlier replies not to copy: generation stops early (finish_reason 'copy') when it does."""
     timeout_s: float = 60.0
     """Whole-call deadline; the backend raises BackendError when it passes."""
     first_token_timeout_s: float | None = None

@@ -69,14 +69,14 @@ def backend_error(backend: str, message: str) -> BackendError:
 class StreamAccumulator:
     """Collects one streamed generation: text deltas, finish reason, timings."""
 
-    def __init__(self, backend: str, started: float | None = None) -> None:
+    def __init__(self, backend: str, started: float | None = None, avoid: list[str] | None = None) -> None:
         self.backend = backend
         self.started = time.perf_counter() if started is None else started
         self.first_token_at: float | None = None
         self.finish_reason: str | None = None
-        self.guard = StreamGuard()
+        self.guard = StreamGuard(avoid=list(avoid or []))
         self.stop = False
-        """True once generation should be cancelled (the output loops)."""
+        """True once generation should be cancelled (the output loops or copies)."""
         self._server_timings: dict[str, Any] = {}
         self._usage: dict[str, Any] = {}
         self._deltas = 0
@@ -111,7 +111,7 @@ class StreamAccumulator:
         before = len(self.guard.text)
         if self.guard.feed(delta):
             self.stop = True
-            self.finish_reason = "repetition"
+            self.finish_reason = "copy" if self.guard.copied else "repetition"
             return self.guard.text[before:] if len(self.guard.text) > before else ""
         return delta
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 N_CACHE_REUSE = 64
 """Minimum chunk (tokens) llama.cpp tries to reuse from the cache by shifting the KV cache."""
+TOKEN_COUNT_MEMORY = 4096
+"""Texts whose token counts are remembered: a prompt re-counts the same history every turn."""
 
 
 class LlamaBackend(LLMBackend):
@@ -77,6 +79,7 @@ class LlamaBackend(LLMBackend):
         self._local = httpx.Client(base_url=self._server.listening_address, timeout=10.0)
         self._busy = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._token_counts: dict[str, int] = {}
 
     def generate(
         self,
@@ -84,7 +87,7 @@ class LlamaBackend(LLMBackend):
         params: GenerationParams,
         on_token: TokenCallback | None = None,
     ) -> Generation:
-        acc = StreamAccumulator(self.name)
+        acc = StreamAccumulator(self.name, avoid=params.avoid)
         request = chat_request(messages, params)
         request["cache_prompt"] = True
 
@@ -97,7 +100,8 @@ class LlamaBackend(LLMBackend):
                 produce, acc, on_token, params, f"llama.cpp ({self.model})"
             )
         if acc.stop:
-            log.warning("stopped %s: the output started repeating itself", self.model)
+            log.info("stopped %s early: the output %s", self.model,
+                     "copied an earlier reply" if acc.guard.copied else "started looping")
         return acc.generation()
 
     def _wait_for_previous(self, deadline: float) -> None:
@@ -117,13 +121,19 @@ class LlamaBackend(LLMBackend):
 
     def count_tokens(self, text: str) -> int:
         """Exact token count from the model's own tokenizer (llama.cpp's /tokenize, in process)."""
+        if text in self._token_counts:
+            return self._token_counts[text]
         try:
             response = self._local.post("/tokenize", json={"content": text})
             response.raise_for_status()
-            return len(response.json()["tokens"])
+            count = len(response.json()["tokens"])
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             log.warning("tokenizing failed (%s); estimating instead", exc)
             return super().count_tokens(text)
+        if len(self._token_counts) >= TOKEN_COUNT_MEMORY:
+            self._token_counts.clear()
+        self._token_counts[text] = count
+        return count
 
     def close(self) -> None:
         if self._worker is not None:

@@ -65,7 +65,7 @@ class OpenAIBackend(LLMBackend):
         params: GenerationParams,
         on_token: TokenCallback | None = None,
     ) -> Generation:
-        acc = StreamAccumulator(self.name)
+        acc = StreamAccumulator(self.name, avoid=params.avoid)
         body = chat_request(messages, params, model=self.model)
         # reads are bounded by the deadlines in the caller's thread; this only frees the worker
         timeout = httpx.Timeout(

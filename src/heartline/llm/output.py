@@ -47,6 +47,27 @@ def is_garbled(text: str) -> bool:
     return False
 
 
+REPEAT_NGRAM = 4
+REPEAT_SHARE = 0.5
+
+
+def _word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[\w']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def repeats_earlier(text: str, earlier: list[str], n: int = REPEAT_NGRAM, share: float = REPEAT_SHARE) -> bool:
+    """True when at least `share` of the reply's word n-grams come from one earlier reply.
+
+    Small models tend to copy their previous answer almost word for word; such a reply tells
+    the person nothing new.
+    """
+    grams = _word_ngrams(text, n)
+    if not grams:
+        return False
+    return any(len(grams & _word_ngrams(old, n)) >= share * len(grams) for old in earlier)
+
+
 _FALLBACKS: dict[str, str] = {
     "Question": "I'm here with you. Would you like to tell me a little more about what's been happening?",
     "Open question": "I'm here with you. Would you like to tell me a little more about what's been happening?",

@@ -2,7 +2,9 @@
 
 The system prompt is constant so that a backend's prompt cache covers it; everything that
 changes per turn comes last. Each user message carries a bracketed guidance note built from
-the plan; the note stays in the history exactly as sent, so the cached prefix stays valid.
+the plan, and, on the turn where the history window moves, a summary of the older turns; both
+stay in the history exactly as sent, so the cached prompt stays valid (llama.cpp reuses the
+kept turns' cache after the dropped ones, because nothing new is inserted before them).
 """
 
 from __future__ import annotations
@@ -13,42 +15,62 @@ from heartline.schema import Perception, Plan, Utterance
 
 REPLY_SYSTEM_PROMPT = (
     "You are Heartline, a warm and caring emotional-support companion. You listen closely "
-    "and answer with empathy so the person feels understood. Reply in two or three short, "
+    "and answer with empathy so the person feels understood. Reply in one or two short, "
     "plain, kind sentences. Do not diagnose, lecture or judge, and never pretend to be human. "
-    "Each message ends with a guidance note in square brackets naming the person's emotion, "
-    "the support strategy to use and the tone of your reply: follow it, but never mention it."
+    "Each message ends with a guidance note in square brackets: the person's emotion, the "
+    "support strategy to use and the tone of your reply. Follow it, but never mention it."
 )
 
 TONES: dict[str, str] = {
-    "neutral": "calm and steady",
-    "joy": "warm and encouraging",
-    "sadness": "gentle and compassionate",
-    "anger": "firm, validating and caring",
-    "fear": "careful, soothing and reassuring",
-    "disgust": "understanding and on their side",
-    "surprise": "curious and engaged",
+    "neutral": "calm",
+    "joy": "warm, upbeat",
+    "sadness": "gentle",
+    "anger": "firm but caring",
+    "fear": "soothing",
+    "disgust": "understanding",
+    "surprise": "curious",
 }
+"""Each system emotion as the tone of the reply, in a word or two (the note is sent every turn)."""
+
+STRATEGY_ACTIONS: dict[str, str] = {
+    "Question": "ask an open question",
+    "Restatement or Paraphrasing": "restate what they said",
+    "Reflection of feelings": "reflect their feelings",
+    "Self-disclosure": "share a similar experience",
+    "Affirmation and Reassurance": "affirm and reassure them",
+    "Providing Suggestions": "suggest one small step",
+    "Information": "give useful information",
+    "Others": "offer warm support",
+    "Open question": "ask an open question",
+    "Approval": "approve of what they did",
+    "Restatement": "restate what they said",
+    "Interpretation": "interpret what lies beneath",
+    "Advisement": "give gentle advice",
+    "Communication Skills": "acknowledge them warmly",
+    "Structuring the therapy": "give the talk a direction",
+    "Guiding the Pace and Depth of the Conversation": "slow down or go deeper",
+}
+"""Each strategy (ESConv and MESC) as a short instruction for the reply."""
 
 
 def guidance_note(plan: Plan, perception: Perception | None = None, safety_guidance: str | None = None) -> str:
-    """The bracketed note appended to the person's message."""
-    parts = [f"their emotion: {plan.user_emotion}"]
+    """The bracketed note appended to the person's message: short, since every turn sends one."""
+    parts = [plan.user_emotion]
     if perception is not None and perception.cues:
         parts.append(f"cues: {perception.cues}")
-    if plan.reason and plan.source.startswith("llm"):
-        # An LLM planner's reason is its chain-of-empathy line (what happened, why they feel
-        # so); a trained planner's only restates the labels already in this note.
-        parts.append(f"why: {plan.reason}")
-    description = STRATEGY_DESCRIPTIONS.get(plan.strategy)
-    parts.append(f"strategy: {description or plan.strategy}")
-    parts.append(f"your tone: {TONES.get(plan.system_emotion, TONES['neutral'])}")
+    if plan.cause:
+        parts.append(f"why: {plan.cause}")
+    parts.append(STRATEGY_ACTIONS.get(plan.strategy, plan.strategy))
+    parts.append(f"{TONES.get(plan.system_emotion, TONES['neutral'])} tone")
     if safety_guidance:
         parts.append(safety_guidance)
     return "[" + "; ".join(parts) + "]"
 
 
-def user_message(transcript: str, note: str) -> ChatMessage:
-    return {"role": "user", "content": f"{transcript}\n\n{note}"}
+def user_message(transcript: str, note: str, summary: str | None = None) -> ChatMessage:
+    """The person's message as sent: a summary of older turns (if any), the text, the note."""
+    earlier = f"(Earlier in this conversation: {summary})\n\n" if summary else ""
+    return {"role": "user", "content": f"{earlier}{transcript}\n\n{note}"}
 
 
 EXAMPLES: tuple[tuple[str, Plan, str], ...] = (
@@ -75,17 +97,9 @@ def _example_messages() -> list[ChatMessage]:
     return messages
 
 
-def reply_messages(history: list[ChatMessage], current: ChatMessage, summary: str | None = None) -> list[ChatMessage]:
-    """System prompt, worked examples, the history (opening with a summary of older turns), the new message.
-
-    The summary rides on the first user message rather than the system prompt, so the constant
-    prefix (system prompt and examples) stays in the backend's cache when the window moves.
-    """
-    turns = [*history, current]
-    if summary:
-        first = turns[0]
-        turns[0] = {"role": first["role"], "content": f"(Earlier in this conversation: {summary})\n\n{first['content']}"}
-    return [{"role": "system", "content": REPLY_SYSTEM_PROMPT}, *_example_messages(), *turns]
+def prompt_prefix() -> list[ChatMessage]:
+    """The constant start of every reply prompt: the system prompt and the worked examples."""
+    return [{"role": "system", "content": REPLY_SYSTEM_PROMPT}, *_example_messages()]
 
 
 # --------------------------------------------------------------------------- planner prompt

@@ -24,7 +24,9 @@ PER_MESSAGE_TOKENS = 4
 """Tokens a chat template adds around each message (role markers, separators)."""
 
 SUMMARY_SHARE = 0.25
-"""Share of the budget set aside for the summary once turns are dropped."""
+"""Share of the budget set aside for the summary once turns are dropped..."""
+SUMMARY_MAX_TOKENS = 160
+"""...but never more than this: a long summary slows every later turn and distracts small models."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def bounded_history(
     fit = _fit(ordered, budget_tokens, max_turns, stride, per_message_tokens, count_tokens, render_user)
     summary = ""
     if fit.start > 0:
-        reserve = int(budget_tokens * summary_share)
+        reserve = min(int(budget_tokens * summary_share), SUMMARY_MAX_TOKENS)
         fit = _fit(ordered, budget_tokens - reserve, max_turns, stride, per_message_tokens, count_tokens, render_user)
         summary = summarize_turns(ordered[: fit.start], reserve - per_message_tokens, count_tokens)
     messages = [message for pair in fit.pairs for message in pair.messages]

@@ -69,7 +69,7 @@ def describe_turn(turn: Turn) -> str:
     if turn.safety.is_crisis:
         risks = ", ".join(c.replace("_", " ") for c in turn.safety.categories) or "crisis"
         return f"{_snippet(turn.perception.transcript)} (risk: {risks}), you followed the crisis protocol and shared help resources"
-    reason = _head_words(turn.plan.reason, REASON_WORDS).rstrip(".") if turn.plan else ""
+    reason = _head_words(turn.plan.cause, REASON_WORDS).rstrip(".") if turn.plan else ""
     what = reason[:1].lower() + reason[1:] if reason else _snippet(turn.perception.transcript)
     emotion = _emotion(turn)
     clause = f"{what} ({emotion})" if emotion else what
