@@ -167,7 +167,7 @@ def test_a_reply_copying_an_earlier_one_is_generated_again(store_url: str) -> No
     turn = _supporter(backend, store_url).respond(Observation(session_id="r", text="Work was hard today."),
                                                   on_stage=lambda stage, _record: stages.append(stage))
     assert turn.reply.text == "What was the hardest part of today for you?"
-    assert stages[-1] == "retry"
+    assert stages[-1] == "retry" and turn.reply.regenerated
     assert not turn.reply.fallback
 
 

@@ -209,6 +209,8 @@ class Reply(Record):
     timings: Timings = Field(default_factory=Timings)
     fallback: bool = False
     """True when the text is a safe fallback because the model failed."""
+    regenerated: bool = False
+    """True when the first attempt copied an earlier reply and this one was generated again."""
     error: str | None = None
 
 

@@ -211,9 +211,11 @@ def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, se
     earlier = [m["content"] for m in messages if m["role"] == "assistant"][-RECENT_REPLIES:]
     params = GenerationParams(max_tokens=llm.max_tokens, temperature=llm.temperature, top_p=llm.top_p,
                               seed=llm.seed, timeout_s=llm.timeout_s, avoid=earlier)
+    regenerated = False
     try:
         generation = backend.generate(messages, params, on_token=on_token)
-        if generation.finish_reason == "copy" or repeats_earlier(clean_reply(generation.text), earlier):
+        regenerated = generation.finish_reason == "copy" or repeats_earlier(clean_reply(generation.text), earlier)
+        if regenerated:
             log.info("the reply copies an earlier one (%r); generating it again", generation.text[:100])
             if on_retry:
                 on_retry()
@@ -226,9 +228,10 @@ def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, se
     text = clean_reply(generation.text)
     if is_garbled(text):
         return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
-                     timings=generation.timings, fallback=True,
+                     timings=generation.timings, fallback=True, regenerated=regenerated,
                      error=f"unusable model output: {generation.text[:80]!r}")
-    return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings)
+    return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings,
+                 regenerated=regenerated)
 
 
 def render_user_message(turn: Turn, count_tokens: Callable[[str], int]) -> str:

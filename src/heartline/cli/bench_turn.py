@@ -44,7 +44,7 @@ def bench_turn(
             results.append(pool.apply(_run_one, (name, backend, base_url, planner, turns)))
     table = Table(title=f"bench turn ({turns} turns after 1 warm-up)")
     for column in ("model", "planner", "first token p50", "turn p50", "turn p90", "prompt tok/s",
-                   "decode tok/s", "new tokens", "turn30/turn3", "peak RSS MB", "fallbacks"):
+                   "decode tok/s", "new tokens", "turn30/turn3", "peak RSS MB", "fallbacks", "regenerated"):
         table.add_column(column, justify="right" if column != "model" else "left")
     for result in results:
         s = result["summary"]
@@ -52,7 +52,7 @@ def bench_turn(
             result["model"], result["planner"], _fmt(s["first_token_p50_s"], "s"), _fmt(s["latency_p50_s"], "s"),
             _fmt(s["latency_p90_s"], "s"), _fmt(s["prompt_tokens_per_s"]), _fmt(s["decode_tokens_per_s"]),
             _fmt(s["completion_tokens_mean"]), _fmt(s.get("turn30_over_turn3")), _fmt(s["peak_rss_mb"]),
-            str(s["fallbacks"]),
+            str(s["fallbacks"]), str(s["regenerated"]),
         )
     console.print(table)
     out.write_text(json.dumps({"machine": machine_info(), "results": results}, indent=2), encoding="utf-8")
