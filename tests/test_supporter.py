@@ -24,7 +24,7 @@ from heartline.memory.store import SessionStore
 from heartline.perception import Perceiver
 from heartline.planning.llm import LLMPlanner
 from heartline.safety import SafetyGate
-from heartline.llm.prompts import REPLY_SYSTEM_PROMPT, STRATEGY_ACTIONS, prompt_prefix
+from heartline.llm.prompts import STRATEGY_ACTIONS, prompt_prefix
 from heartline.schema import Observation, RiskLevel, Turn
 from heartline.supporter import Supporter
 
@@ -132,7 +132,7 @@ def test_a_moving_window_only_drops_turns_and_the_new_message_carries_the_summar
     backend = RecordingBackend()
     supporter = _supporter(backend, store_url, settings)
     turns = _talk(supporter, "w", 11)
-    prompts = [p for p in backend.prompts if p[0]["content"] == REPLY_SYSTEM_PROMPT]
+    prompts = [p for p in backend.prompts if p[0] == prompt_prefix()[0]]
     prefix = len(prompt_prefix())
     moved = 0
     for previous, current, turn, answered in zip(prompts, prompts[1:], turns[1:], turns):
@@ -156,16 +156,20 @@ class CopyingBackend(RecordingBackend):
     def generate(self, messages: list[ChatMessage], params: GenerationParams,
                  on_token: TokenCallback | None = None) -> Generation:
         self.prompts.append(messages)
+        said = [m["content"] for m in messages if m["role"] == "assistant"]
         if params.temperature < 1.0:
-            return Generation(text=[m for m in messages if m["role"] == "assistant"][-1]["content"])
+            return Generation(text=said[-1] if said else "Work sounds really hard today, and I am here with you.")
         return Generation(text="What was the hardest part of today for you?")
 
 
 def test_a_reply_copying_an_earlier_one_is_generated_again(store_url: str) -> None:
     backend = CopyingBackend()
     stages: list[str] = []
-    turn = _supporter(backend, store_url).respond(Observation(session_id="r", text="Work was hard today."),
-                                                  on_stage=lambda stage, _record: stages.append(stage))
+    supporter = _supporter(backend, store_url)
+    first = supporter.respond(Observation(session_id="r", text="Work was hard today."))
+    assert not first.reply.regenerated
+    turn = supporter.respond(Observation(session_id="r", text="My boss shouted at me."),
+                             on_stage=lambda stage, _record: stages.append(stage))
     assert turn.reply.text == "What was the hardest part of today for you?"
     assert stages[-1] == "retry" and turn.reply.regenerated
     assert not turn.reply.fallback

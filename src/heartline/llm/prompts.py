@@ -85,21 +85,19 @@ EXAMPLES: tuple[tuple[str, Plan, str], ...] = (
      Plan(user_emotion="anger", strategy="Question", system_emotion="neutral"),
      "That sounds really frustrating. Have you had a chance to talk with your roommate about it yet?"),
 )
-"""Worked examples shown before the conversation: they teach small models the note's use.
-They are constant, so a backend's prompt cache keeps them after the first turn."""
+"""Worked examples in the system prompt: they teach small models the note's use. They sit in
+the system prompt as text, not as chat turns, so models do not take them for earlier parts of
+the conversation (as chat turns, both tiers brought the roommate into unrelated talks)."""
 
 
-def _example_messages() -> list[ChatMessage]:
-    messages: list[ChatMessage] = []
-    for text, plan, reply in EXAMPLES:
-        messages.append(user_message(text, guidance_note(plan)))
-        messages.append({"role": "assistant", "content": reply})
-    return messages
+def _system_prompt() -> str:
+    examples = "\n\n".join(f"Message: {text} {guidance_note(plan)}\nReply: {reply}" for text, plan, reply in EXAMPLES)
+    return f"{REPLY_SYSTEM_PROMPT}\n\nExamples from other conversations:\n\n{examples}"
 
 
 def prompt_prefix() -> list[ChatMessage]:
-    """The constant start of every reply prompt: the system prompt and the worked examples."""
-    return [{"role": "system", "content": REPLY_SYSTEM_PROMPT}, *_example_messages()]
+    """The constant start of every reply prompt: the system prompt with its worked examples."""
+    return [{"role": "system", "content": _system_prompt()}]
 
 
 # --------------------------------------------------------------------------- planner prompt
