@@ -10,7 +10,9 @@ import pytest
 from heartline.heads import Head
 from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
 from heartline.planning.bias import BiasControl, fit_match_offsets, training_prior
-from heartline.planning.features import POSITION_BINS, context_texts, dialogue_features, position, strategy_history
+from heartline.planning.features import (
+    CUES, POSITION_BINS, context_texts, cue_features, dialogue_features, position, strategy_history,
+)
 from heartline.schema import Dialogue, PlanContext, Utterance
 from heartline.training.examples import emotion_examples, supporter_examples
 from heartline.training.fit import FitConfig, class_weights, fit_head
@@ -136,8 +138,22 @@ def test_dialogue_features_layout() -> None:
         return np.stack([np.full(4, len(t), np.float32) for t in texts])
 
     x = dialogue_features(context, embed, 4, {"sadness": 1.0}, "esconv")
-    assert x.shape == (3 * 4 + 3 * k + 2 + len(EMOTIONS) + len(POSITION_BINS) + 1,)
+    cues = len(CUES) + 3
+    assert x.shape == (3 * 4 + 3 * k + 2 + len(EMOTIONS) + len(POSITION_BINS) + 1 + 2 * cues,)
     assert x[0] == len("They closed the shop.") and x[4] == len("What happened?")
+    assert np.array_equal(x[-2 * cues:-cues], cue_features("They closed the shop."))
+    assert np.array_equal(x[-cues:], cue_features("What happened?"))  # the supporter's last utterance
+
+
+def test_cue_features_read_closing_and_help_requests() -> None:
+    names = list(CUES)
+    thanks = cue_features("Thank you so much, I feel better!")
+    assert thanks[names.index("thanks")] == 1.0 and thanks[names.index("i_feel")] == 1.0
+    assert thanks[names.index("greeting")] == 0.0 and thanks[-1] == 1.0 and thanks[-2] == 0.0
+    ask = cue_features("Yes. What should I do now?")
+    assert ask[names.index("yes")] == 1.0 and ask[names.index("asks_help")] == 1.0 and ask[-2] == 1.0
+    assert ask[len(names)] == pytest.approx(np.log1p(8))  # 6 words and 2 of . ? !
+    assert not cue_features("").any()
 
 
 def test_first_message_has_empty_history() -> None:

@@ -10,11 +10,15 @@ so training examples built from datasets and live turns look identical to the he
   share of each strategy so far,
 - the user emotion distribution (canonical 7),
 - the position in the conversation: one-hot bins of the number of seeker messages so far,
-- whether the message is a question.
+- whether the message is a question,
+- lexical cues of the message and of the supporter's last utterance (`cue_features`):
+  greetings, thanks, farewells, yes/no openings, requests for help, "I feel", "you", the
+  length in tokens and whether it holds a question or exclamation mark.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,6 +31,18 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 WINDOW = 6
 POSITION_BINS = (0, 1, 2, 3, 4, 6, 9, 13, 20)
 """Lower edges of the bins of 'seeker messages before this one'."""
+CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern in {
+    "greeting": r"\b(hi|hello|hey|good (morning|evening|afternoon))\b",
+    "thanks": r"\b(thanks?|thank you|appreciate)\b",
+    "farewell": r"\b(bye|goodbye|take care|have a (good|nice|great))\b",
+    "yes": r"^\s*(yes|yeah|yep|sure|right|exactly|true)\b",
+    "no": r"^\s*(no|nope|not really)\b",
+    "asks_help": r"\b(what (should|can|do) i|any (advice|suggestions?|ideas)|how (can|do|should) i|help me)\b",
+    "i_feel": r"\b(i feel|i am feeling|i'm feeling|i felt)\b",
+    "you": r"\byou\b",
+}.items()}
+"""Lower-cased regular expressions whose presence `cue_features` reports."""
+WORD = re.compile(r"[a-z']+|[?!.]")
 
 
 def split_tail(context: PlanContext) -> tuple[list[Utterance], list[Utterance]]:
@@ -93,6 +109,14 @@ def position(context: PlanContext) -> np.ndarray:
     return bins
 
 
+def cue_features(text: str) -> np.ndarray:
+    """Presence of each of `CUES`, log(1 + tokens) (words and . ? !), and whether `text` holds '?' and '!'."""
+    lowered = text.lower()
+    flags = [float(pattern.search(lowered) is not None) for pattern in CUES.values()]
+    words = len(WORD.findall(lowered))
+    return np.array([*flags, np.log1p(words), float("?" in text), float("!" in text)], np.float32)
+
+
 def emotion_vector(distribution: dict[str, float]) -> np.ndarray:
     return np.array([distribution.get(e, 0.0) for e in EMOTIONS], np.float32)
 
@@ -100,11 +124,14 @@ def emotion_vector(distribution: dict[str, float]) -> np.ndarray:
 def dialogue_features(context: PlanContext, embed: Embed, dim: int,
                       user_emotion: dict[str, float], taxonomy: str) -> np.ndarray:
     """The strategy head's input (see the module docstring)."""
-    question = 1.0 if context.message.rstrip().endswith("?") else 0.0
+    message, _, last_supporter = _parts(context)
+    question = 1.0 if message.rstrip().endswith("?") else 0.0
     return np.concatenate([
         _embed_parts(context, embed, dim),
         strategy_history(context, taxonomy),
         emotion_vector(user_emotion),
         position(context),
         [question],
+        cue_features(message),
+        cue_features(last_supporter or ""),
     ]).astype(np.float32)

@@ -13,7 +13,7 @@ from heartline.planning.bias import BiasControl, Method
 from heartline.planning.features import dialogue_features
 from heartline.schema import PlanContext
 
-FEATURES = "dialogue-v1"
+FEATURES = "dialogue-v2"
 DEFAULT_HEADS = {"esconv": "strategy-esconv", "mesc": "strategy-mesc"}
 
 

@@ -19,7 +19,7 @@ from heartline.planning.features import Embed, dialogue_features
 from heartline.planning.strategy import user_emotion_distribution
 from heartline.schema import PlanContext
 
-FEATURES = "dialogue-strategy-v1"
+FEATURES = "dialogue-strategy-v2"
 DEFAULT_HEAD = "system-emotion"
 
 ESCONV_TO_MESC: Final[dict[str, str]] = {

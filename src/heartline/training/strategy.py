@@ -25,7 +25,7 @@ from heartline.training.plots import confusion_plot, preferences_plot, tradeoff_
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b) for l2 in (3e-4, 1e-3, 3e-3) for b in (0.5, 1.0)]
+DEFAULT_GRID = [FitConfig(hidden=0, l2=l2, balance=b) for l2 in (3e-4, 1e-3, 2e-3, 3e-3) for b in (0.5, 1.0)]
 ALPHAS = tuple(round(0.1 * i, 1) for i in range(-10, 16))
 """Prior-correction strengths: negative values move a class-balanced head back towards the prior."""
 Q_TOLERANCE = 0.005
@@ -155,7 +155,9 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
         summary=(f"Predicts the supporter's next strategy ({len(labels)} {taxonomy} strategies) from the "
                  "dialogue so far: all-MiniLM-L6-v2 embeddings of the seeker's message, the supporter's "
                  "last utterance and a 6-utterance window, earlier strategies, the user emotion from the "
-                 "text emotion head, and the position in the conversation. Softmax regression, then "
+                 "text emotion head, the position in the conversation, and lexical cues (greetings, thanks, "
+                 "requests for help, length, '?' and '!') of the message and the supporter's last utterance. "
+                 "Softmax regression, then "
                  f"{method} against preference bias."),
         datasets=sorted(set(datasets) | set(recognizer.head.config.get("datasets", []))),
         train_specs=train_specs,
