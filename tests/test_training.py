@@ -96,6 +96,17 @@ def test_prior_matching_makes_choices_follow_the_prior() -> None:
         BiasControl(prior, "match")
 
 
+def test_prior_matching_converges_on_nearly_flat_distributions() -> None:
+    # a strongly regularised head: logits 50x smaller than above, where fixed steps overshoot
+    rng = np.random.default_rng(0)
+    prior = np.array([0.5, 0.3, 0.2])
+    logits = 0.02 * (rng.normal(0, 1, (2000, 3)) + np.array([1.5, 0.0, -0.5]))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    control = BiasControl(prior, "match", 0.0, fit_match_offsets(probs, prior))
+    chosen = np.bincount(control.apply(probs).argmax(1), minlength=3) / len(probs)
+    assert np.abs(chosen - prior).max() < 0.02
+
+
 def dialogue() -> Dialogue:
     u = Utterance
     return Dialogue(id="d", dataset="esconv", taxonomy="esconv", utterances=[
