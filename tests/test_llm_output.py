@@ -56,9 +56,11 @@ def test_a_copied_reply_is_recognised_and_a_new_one_is_not() -> None:
 def test_the_stream_guard_stops_a_reply_that_copies_an_earlier_one() -> None:
     from heartline.llm.guard import StreamGuard
 
-    earlier = "I'm so sorry to hear that. Losing a job can be really tough, and I'm here for you."
+    earlier = ("I'm so sorry to hear that. Losing a job can be really tough, and I'm here for you "
+               "whenever you want to talk about it.")
     copying, fresh = StreamGuard(avoid=[earlier]), StreamGuard(avoid=[earlier])
     stops = [copying.feed(word + " ") for word in earlier.split()]
-    assert stops.index(True) == 9 and copying.copied  # stopped at the tenth word
-    new = "What did your manager say when you asked him about the budget cuts last week?"
+    assert stops.index(True) == 15 and copying.copied  # stopped at the sixteenth word
+    new = ("I'm so sorry to hear that. What did your manager say when you asked him about the "
+           "budget cuts last week?")  # the same stock opening, then something new
     assert not any(fresh.feed(word + " ") for word in new.split()) and not fresh.copied

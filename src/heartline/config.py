@@ -33,8 +33,8 @@ class LLMSettings(BaseModel):
     base_url: str = "http://127.0.0.1:8080/v1"
     api_key: str | None = None
     n_ctx: int = 4096
-    max_tokens: int = 64
-    """Reply length cap in tokens (replies are cut to three sentences anyway)."""
+    max_tokens: int = 48
+    """Reply length cap in tokens: one or two short sentences (a cut-off last sentence is dropped)."""
     temperature: float = 0.7
     top_p: float = 0.9
     seed: int = 0

@@ -26,7 +26,28 @@ SCRIPT: tuple[str, ...] = (
     "It does help a bit to talk about it. Thanks for listening.",
     "Honestly I'm also angry. I gave them three years.",
     "Do you think it's normal to feel this ashamed?",
+    "My dad lost his job once too, when I was a kid. I remember how quiet the house got.",
+    "I don't want my girlfriend to see me like that.",
+    "Yesterday I didn't even get out of bed until two in the afternoon.",
+    "I keep scrolling job sites but nothing fits what I know.",
+    "A friend said I should take a course and change careers. That scares me.",
+    "I used to love my work. Now I can't even remember why.",
+    "Money is fine for three months, after that I really don't know.",
+    "I finally told my mum today. She was kinder than I expected.",
+    "She said she was proud of me anyway, and I cried a bit.",
+    "I think I've been much harder on myself than anyone else was.",
+    "I made a list of things I'm actually good at. It was longer than I thought.",
+    "The old colleague called back. There might be an opening at her company.",
+    "I'm nervous about the interview, it's been years since my last one.",
+    "Could you help me think about what to say when they ask why I left?",
+    "That makes sense. I can be honest that it was budget cuts.",
+    "I went for a run this morning for the first time in weeks.",
+    "I feel a bit more like myself today.",
+    "Thank you for staying with me through all of this.",
+    "I'll let you know how the interview goes.",
 )
+"""A warm-up and thirty messages of one conversation that moves on (job loss, shame, family, a new start): no
+message repeats, so the replies are not expected to repeat either."""
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -24,8 +24,11 @@ _CHAR_RUN = re.compile(r"(\S)\1{24,}$")
 WINDOW = 400
 GARBLED_MIN_CHARS = 40
 GARBLED_RATIO = 0.2
-COPY_CHECK_WORDS = 10
-"""Words generated before the output is compared with the replies it must not copy."""
+COPY_CHECK_WORDS = 16
+"""Words generated before the output is compared with the replies it must not copy..."""
+COPY_SHARE = 0.6
+"""...and the share of its word 4-grams that must come from one of them: about an 11-word
+stretch, so a stock opening ("I'm so sorry to hear that.") alone is not a copy."""
 
 
 def _is_garbled(ch: str) -> bool:
@@ -72,5 +75,5 @@ class StreamGuard:
 
     def _copies(self) -> bool:
         if self.avoid and not self.copied and len(self.text.split()) >= COPY_CHECK_WORDS:
-            self.copied = repeats_earlier(self.text, self.avoid)
+            self.copied = repeats_earlier(self.text, self.avoid, share=COPY_SHARE)
         return self.copied
