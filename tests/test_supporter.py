@@ -25,8 +25,8 @@ from heartline.perception import Perceiver
 from heartline.planning.llm import LLMPlanner
 from heartline.safety import SafetyGate
 from heartline.llm.prompts import STRATEGY_ACTIONS, prompt_prefix
-from heartline.schema import Observation, RiskLevel, Turn
-from heartline.supporter import Supporter
+from heartline.schema import Observation, Plan, PlanContext, RiskLevel, Turn
+from heartline.supporter import Supporter, runner_up
 
 PATIENT = Settings(llm=LLMSettings(timeout_s=600.0, first_token_timeout_s=600.0, max_tokens=48))
 """Generous deadlines: a busy machine must not turn these tests into fallback tests."""
@@ -173,6 +173,27 @@ def test_a_reply_copying_an_earlier_one_is_generated_again(store_url: str) -> No
     assert turn.reply.text == "What was the hardest part of today for you?"
     assert stages[-1] == "retry" and turn.reply.regenerated
     assert not turn.reply.fallback
+
+
+class FixedPlanner:
+    """Plans every turn the same, with a strategy distribution like the trained heads give."""
+
+    def plan(self, context: PlanContext) -> Plan:
+        return Plan(user_emotion="sadness", strategy="Others", system_emotion="neutral", source="trained",
+                    strategy_distribution={"Others": 0.5, "Question": 0.3, "Information": 0.2})
+
+
+def test_a_copying_reply_is_retried_with_the_runner_up_strategy_and_stored_so(store_url: str) -> None:
+    backend = CopyingBackend()
+    supporter = Supporter(backend=backend, perceiver=Perceiver(), safety=SafetyGate(PATIENT.safety),
+                          planner=FixedPlanner(), store=SessionStore(store_url), settings=PATIENT)
+    supporter.respond(Observation(session_id="u", text="Work was hard today."))
+    turn = supporter.respond(Observation(session_id="u", text="My boss shouted at me."))
+    assert turn.reply.regenerated and turn.plan.strategy == "Question"
+    assert backend.prompts[-1][-1]["content"].endswith(f"[sadness; {STRATEGY_ACTIONS['Question']}; calm tone]")
+    assert turn.guidance in backend.prompts[-1][-1]["content"]
+    assert SessionStore(store_url).turns("u")[-1].plan.strategy == "Question"
+    assert runner_up(Plan(user_emotion="joy", strategy="Others")) is None
 
 
 @pytest.mark.slow

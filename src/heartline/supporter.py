@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 StageCallback = Callable[[str, object], None]
 """Receives (stage name, its record) as each stage completes: 'perception', 'safety', 'plan';
-and ('retry', None) when the reply streamed so far is dropped and generated again."""
+and ('retry', the plan now followed or None) when the reply streamed so far is dropped and
+generated again."""
 
 MAX_PROMPT_MESSAGE_TOKENS = 600
 """A single message longer than this is shortened in the prompt (the stored turn keeps it whole)."""
@@ -119,11 +120,21 @@ class Supporter:
             with _timed(seconds, "plan"):
                 plan = self._plan(history, perception)
             notify("plan", plan)
-            note = guidance_note(plan, perception, self.safety.guidance(safety))
             with _timed(seconds, "reply"):
-                prompt = reply_prompt(past, perception.transcript, note, self.backend, self.settings)
-                reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token,
-                                    on_retry=lambda: notify("retry", None))
+                prompt = self._prompt(past, perception, plan, safety)
+                alternative = runner_up(plan)
+                alternative_prompt: list[ReplyPrompt] = []
+
+                def retry_messages() -> list[ChatMessage]:
+                    notify("retry", alternative)
+                    if alternative is None:
+                        return prompt.messages
+                    alternative_prompt.append(self._prompt(past, perception, alternative, safety))
+                    return alternative_prompt[0].messages
+
+                reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token, retry_messages)
+                if alternative_prompt and reply.regenerated:
+                    plan, prompt = alternative, alternative_prompt[0]
 
         turn = Turn(
             session_id=session_id,
@@ -150,6 +161,10 @@ class Supporter:
         if on_token:
             on_token(text)
         return Reply(text=text, backend="safety-protocol", model=safety.protocol or "crisis")
+
+    def _prompt(self, past: list[Turn], perception: Perception, plan: Plan, safety: SafetyCheck) -> ReplyPrompt:
+        note = guidance_note(plan, perception, self.safety.guidance(safety))
+        return reply_prompt(past, perception.transcript, note, self.backend, self.settings)
 
     def _plan(self, history: list[Utterance], perception: Perception) -> Plan:
         current = Utterance(speaker="seeker", text=perception.transcript, emotion=perception.user_emotion)
@@ -201,11 +216,14 @@ def reply_prompt(past: list[Turn], transcript: str, note: str, backend: LLMBacke
 
 
 def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, settings: Settings,
-                on_token: TokenCallback | None = None, on_retry: Callable[[], None] | None = None) -> Reply:
+                on_token: TokenCallback | None = None,
+                retry_messages: Callable[[], list[ChatMessage]] | None = None) -> Reply:
     """Generate, clean and check the reply; a failed backend or unusable output gives the fallback.
 
     A reply that starts copying one of the recent replies is stopped and generated once more,
-    hotter, with another seed; `on_retry` is called first, so a display can drop what it showed.
+    hotter and with another seed, from `retry_messages()` when given (e.g. the prompt of the
+    runner-up strategy; a display should drop what it showed when it is called), else from
+    `messages` again.
     """
     llm = settings.llm
     earlier = [m["content"] for m in messages if m["role"] == "assistant"][-RECENT_REPLIES:]
@@ -217,10 +235,9 @@ def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, se
         regenerated = generation.finish_reason == "copy" or repeats_earlier(clean_reply(generation.text), earlier)
         if regenerated:
             log.info("the reply copies an earlier one (%r); generating it again", generation.text[:100])
-            if on_retry:
-                on_retry()
+            again = retry_messages() if retry_messages else messages
             hotter = params.model_copy(update={"temperature": RETRY_TEMPERATURE, "seed": llm.seed + 1, "avoid": []})
-            generation = backend.generate(messages, hotter, on_token=on_token)
+            generation = backend.generate(again, hotter, on_token=on_token)
     except BackendError as exc:
         log.warning("reply backend failed, using the fallback reply: %s", exc)
         return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
@@ -232,6 +249,18 @@ def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, se
                      error=f"unusable model output: {generation.text[:80]!r}")
     return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings,
                  regenerated=regenerated)
+
+
+def runner_up(plan: Plan) -> Plan | None:
+    """The plan with its second most likely strategy (None when the plan has no distribution).
+
+    When a reply copies an earlier one, the plan was usually the same as before, so the retry
+    follows the strategy the planner ranked next.
+    """
+    others = {s: p for s, p in plan.strategy_distribution.items() if s != plan.strategy}
+    if not others:
+        return None
+    return plan.model_copy(update={"strategy": max(others, key=others.__getitem__)})
 
 
 def render_user_message(turn: Turn, count_tokens: Callable[[str], int]) -> str:
@@ -266,4 +295,5 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         seconds[stage] = round(time.perf_counter() - start, 4)
 
 
-__all__ = ["ReplyPrompt", "StageCallback", "Supporter", "render_user_message", "reply_prompt", "write_reply"]
+__all__ = ["ReplyPrompt", "StageCallback", "Supporter", "render_user_message", "reply_prompt", "runner_up",
+           "write_reply"]

@@ -100,6 +100,9 @@ def _show_turn(supporter: Supporter, observation: Observation) -> Turn:
             )
         elif stage == "retry":
             streamed.clear()
+            if record is not None:
+                console.print(f"[dim]that reply repeated an earlier one; strategy [bold]{escape(record.strategy)}[/] "
+                              "instead[/]")
 
     with Live(Text("heartline › ", style="bold magenta"), console=console, transient=True,
               refresh_per_second=20) as live:
