@@ -51,6 +51,8 @@ def test_a_copied_reply_is_recognised_and_a_new_one_is_not() -> None:
     assert repeats_earlier("I'm so sorry to hear that. Losing a job can be really tough, and it's okay.", earlier)
     assert not repeats_earlier("What did your manager say when you asked about the budget cuts?", earlier)
     assert not repeats_earlier("I'm so sorry to hear that.", [])
+    assert repeats_earlier("It's amazing!", ["It's amazing.", "Tell me more."])  # too short for 4-grams
+    assert not repeats_earlier("It's amazing.", ["It's amazing how much you did."])
 
 
 def test_the_stream_guard_stops_a_reply_that_copies_an_earlier_one() -> None:

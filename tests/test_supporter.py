@@ -196,6 +196,14 @@ def test_a_copying_reply_is_retried_with_the_runner_up_strategy_and_stored_so(st
     assert runner_up(Plan(user_emotion="joy", strategy="Others")) is None
 
 
+def test_a_strategy_is_not_used_three_turns_running(store_url: str) -> None:
+    supporter = Supporter(backend=RecordingBackend(), perceiver=Perceiver(), safety=SafetyGate(PATIENT.safety),
+                          planner=FixedPlanner(), store=SessionStore(store_url), settings=PATIENT)
+    turns = _talk(supporter, "v", 6)
+    assert [t.plan.strategy for t in turns] == ["Others", "Others", "Question", "Others", "Others", "Question"]
+    assert STRATEGY_ACTIONS["Question"] in turns[2].guidance
+
+
 @pytest.mark.slow
 def test_the_model_reuses_its_cache_when_the_window_moves(llama, store_url: str) -> None:
     settings = PATIENT.model_copy(update={"memory": MemorySettings(max_history_turns=4)})

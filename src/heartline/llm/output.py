@@ -51,21 +51,28 @@ REPEAT_NGRAM = 4
 REPEAT_SHARE = 0.5
 
 
-def _word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
-    words = re.findall(r"[\w']+", text.lower())
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+def _word_ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def repeats_earlier(text: str, earlier: list[str], n: int = REPEAT_NGRAM, share: float = REPEAT_SHARE) -> bool:
-    """True when at least `share` of the reply's word n-grams come from one earlier reply.
+    """True when at least `share` of the reply's word n-grams come from one earlier reply, or
+    when a reply too short for n-grams says word for word what an earlier one said.
 
     Small models tend to copy their previous answer almost word for word; such a reply tells
     the person nothing new.
     """
-    grams = _word_ngrams(text, n)
-    if not grams:
+    words = _words(text)
+    if not words:
         return False
-    return any(len(grams & _word_ngrams(old, n)) >= share * len(grams) for old in earlier)
+    if len(words) < n:
+        return any(words == _words(old) for old in earlier)
+    grams = _word_ngrams(words, n)
+    return any(len(grams & _word_ngrams(_words(old), n)) >= share * len(grams) for old in earlier)
 
 
 _FALLBACKS: dict[str, str] = {
