@@ -39,7 +39,7 @@ generated again."""
 MAX_PROMPT_MESSAGE_TOKENS = 600
 """A single message longer than this is shortened in the prompt (the stored turn keeps it whole)."""
 RECENT_REPLIES = 4
-"""A reply copying one of this many recent replies (worked examples included) is generated again."""
+"""A reply copying one of this many recent replies is generated again."""
 RETRY_TEMPERATURE = 1.0
 LONGEST_STRATEGY_RUN = 2
 """Live turns in a row that may share a strategy (ESConv supporters continue a run of two only
@@ -124,20 +124,7 @@ class Supporter:
                 plan = vary_strategy(self._plan(history, perception), past)
             notify("plan", plan)
             with _timed(seconds, "reply"):
-                prompt = self._prompt(past, perception, plan, safety)
-                alternative = runner_up(plan)
-                alternative_prompt: list[ReplyPrompt] = []
-
-                def retry_messages() -> list[ChatMessage]:
-                    notify("retry", alternative)
-                    if alternative is None:
-                        return prompt.messages
-                    alternative_prompt.append(self._prompt(past, perception, alternative, safety))
-                    return alternative_prompt[0].messages
-
-                reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token, retry_messages)
-                if alternative_prompt and reply.regenerated:
-                    plan, prompt = alternative, alternative_prompt[0]
+                plan, prompt, reply = self._reply(past, perception, plan, safety, on_token, notify)
 
         turn = Turn(
             session_id=session_id,
@@ -164,6 +151,27 @@ class Supporter:
         if on_token:
             on_token(text)
         return Reply(text=text, backend="safety-protocol", model=safety.protocol or "crisis")
+
+    def _reply(self, past: list[Turn], perception: Perception, plan: Plan, safety: SafetyCheck,
+               on_token: TokenCallback | None, notify: StageCallback) -> tuple[Plan, ReplyPrompt, Reply]:
+        """The reply to `plan`, or, when it copies an earlier reply, the one written for the
+        runner-up plan, which the turn then records; with the plan and prompt it followed."""
+        prompt = self._prompt(past, perception, plan, safety)
+        alternative = runner_up(plan)
+        retry: ReplyPrompt | None = None
+
+        def retry_messages() -> list[ChatMessage]:
+            nonlocal retry
+            notify("retry", alternative)
+            if alternative is None:
+                return prompt.messages
+            retry = self._prompt(past, perception, alternative, safety)
+            return retry.messages
+
+        reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token, retry_messages)
+        if retry is not None and alternative is not None and reply.regenerated:
+            return alternative, retry, reply
+        return plan, prompt, reply
 
     def _prompt(self, past: list[Turn], perception: Perception, plan: Plan, safety: SafetyCheck) -> ReplyPrompt:
         note = guidance_note(plan, perception, self.safety.guidance(safety))

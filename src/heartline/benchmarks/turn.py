@@ -127,7 +127,7 @@ def summarize(records: list[dict]) -> dict:
         "decode_tokens_per_s": statistics.median(column("decode_tokens_per_s") or [0.0]),
         "completion_tokens_mean": statistics.fmean(column("completion_tokens") or [0.0]),
         "fallbacks": sum(r["fallback"] for r in records),
-        "regenerated": sum(r.get("regenerated", False) for r in records),
+        "regenerated": sum(r["regenerated"] for r in records),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if 3 in by_turn and 30 in by_turn:

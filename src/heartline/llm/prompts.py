@@ -9,6 +9,8 @@ kept turns' cache after the dropped ones, because nothing new is inserted before
 
 from __future__ import annotations
 
+import functools
+
 from heartline.labels import EMOTIONS, STRATEGIES, STRATEGY_DESCRIPTIONS, Taxonomy
 from heartline.llm.base import ChatMessage
 from heartline.schema import Perception, Plan, Utterance
@@ -90,6 +92,7 @@ the system prompt as text, not as chat turns, so models do not take them for ear
 the conversation (as chat turns, both tiers brought the roommate into unrelated talks)."""
 
 
+@functools.cache
 def _system_prompt() -> str:
     examples = "\n\n".join(f"Message: {text} {guidance_note(plan)}\nReply: {reply}" for text, plan, reply in EXAMPLES)
     return f"{REPLY_SYSTEM_PROMPT}\n\nExamples from other conversations:\n\n{examples}"
