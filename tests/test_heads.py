@@ -120,6 +120,23 @@ def test_bias_control_alpha_changes_the_distribution() -> None:
     assert plain != strong
 
 
+
+@pytest.mark.slow
+def test_settings_select_the_bias_control() -> None:
+    from heartline.components import build_planner
+    from heartline.config import Settings
+
+    ctx = context(("seeker", "I feel lonely since I moved to a new city.", None))
+    chosen = {}
+    for method in (None, "none", "match", "f1"):
+        settings = Settings()
+        settings.planner.bias = method
+        strategy = build_planner(settings, backend=None).strategy  # type: ignore[arg-type]
+        chosen[method] = (strategy.bias.method, strategy.predict(ctx, "sadness"))
+    assert chosen[None][0] == Head.load(shipped_head_dir("strategy-esconv")).config["bias"]["method"]
+    assert [chosen[m][0] for m in ("none", "match", "f1")] == ["none", "match", "f1"]
+    assert chosen["none"][1] != chosen["match"][1] != chosen["f1"][1]
+
 @pytest.mark.slow
 def test_benchmark_scores_and_times_the_planner(planner, tmp_path) -> None:
     from heartline.training.benchmark import benchmark_examples, score_planner, speed

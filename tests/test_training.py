@@ -9,13 +9,15 @@ import pytest
 
 from heartline.heads import Head
 from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
-from heartline.planning.bias import BiasControl, fit_match_offsets, training_prior
+from heartline.evaluation.classification import classification_report
+from heartline.planning.bias import BiasControl, f1_scores, fit_f1_offsets, fit_match_offsets, training_prior
 from heartline.planning.features import (
     CUES, POSITION_BINS, context_texts, cue_features, dialogue_features, position, strategy_history,
 )
 from heartline.schema import Dialogue, PlanContext, Utterance
 from heartline.training.examples import emotion_examples, supporter_examples
 from heartline.training.fit import FitConfig, class_weights, fit_head
+from heartline.training.strategy import choose_bias
 
 
 def blobs(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +108,40 @@ def test_prior_matching_converges_on_nearly_flat_distributions() -> None:
     chosen = np.bincount(control.apply(probs).argmax(1), minlength=3) / len(probs)
     assert np.abs(chosen - prior).max() < 0.02
 
+
+
+def test_f1_offsets_raise_f1_where_the_head_under_chooses_a_strategy() -> None:
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 3000)
+    logits = rng.normal(0, 1, (3000, 3)) + 1.5 * np.eye(3)[gold] + np.array([0.0, 0.0, -2.0])  # label 2 starved
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    prior = training_prior(np.bincount(gold, minlength=3))
+    before = f1_scores(gold, probs.argmax(1), 3)
+    control = BiasControl(prior, "f1", 0.0, f1_offsets=fit_f1_offsets(probs, gold, np.zeros(3)))
+    after = f1_scores(gold, control.apply(probs).argmax(1), 3)
+    assert sum(after) > sum(before) + 0.1
+    assert control.offsets[2] > control.offsets[0] and control.offsets[2] > control.offsets[1]
+    again = BiasControl.from_json(control.to_json())
+    assert np.allclose(again.apply(probs), control.apply(probs))
+    with pytest.raises(ValueError, match="offsets"):
+        BiasControl(prior, "f1")
+
+
+def test_f1_scores_match_the_evaluation_metrics() -> None:
+    labels = ("a", "b", "c")
+    gold, pred = np.array([0, 0, 1, 1, 2, 2, 2]), np.array([0, 1, 1, 1, 0, 2, 0])
+    weighted, macro = f1_scores(gold, pred, 3)
+    report = classification_report([labels[i] for i in gold], [labels[i] for i in pred], labels)
+    assert weighted == pytest.approx(report["weighted_f1"]) and macro == pytest.approx(report["macro_f1"])
+
+
+def test_bias_control_is_the_best_q_under_the_bias_ceiling() -> None:
+    curve = [{"method": "none", "alpha": 0.0, "macro_f1": 0.26, "preference_bias": 0.50},
+             {"method": "prior", "alpha": 0.5, "macro_f1": 0.29, "preference_bias": 0.60},
+             {"method": "match", "alpha": 0.0, "macro_f1": 0.27, "preference_bias": 0.10},
+             {"method": "f1", "alpha": 0.0, "macro_f1": 0.28, "preference_bias": 0.30}]
+    assert choose_bias(curve)["method"] == "f1"
+    assert choose_bias([curve[0], curve[1]])["method"] == "none"  # nothing under the ceiling: lowest B
 
 def dialogue() -> Dialogue:
     u = Utterance

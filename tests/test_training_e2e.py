@@ -75,7 +75,7 @@ def test_train_emotion_then_strategy(tmp_path: Path, embedder: CachedEmbedder) -
     result = train_strategy([f"esconv:{tmp_path / 'train.txt'}"], [f"esconv:{tmp_path / 'valid.txt'}"], out,
                             emotion_head=str(emotion_dir), candidates=grid, embedder=embedder, command="cmd")
     curve = result["bias_curve"]
-    assert {p["method"] for p in curve} == {"none", "prior", "match"}
+    assert {p["method"] for p in curve} == {"none", "prior", "match", "f1"}
     assert {p["alpha"] for p in curve if p["method"] == "prior"} >= {0.5, 1.0}
     head = Head.load(out)
     assert head.config["taxonomy"] == "esconv"

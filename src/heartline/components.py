@@ -38,7 +38,8 @@ def build_planner(settings: Settings, backend: LLMBackend, text_emotion: TextEmo
     from heartline.planning.trained import TrainedPlanner
 
     embedder = text_emotion.embedder if text_emotion is not None else None
-    return TrainedPlanner.load(settings.planner.taxonomy, embedder=embedder)
+    return TrainedPlanner.load(settings.planner.taxonomy, embedder=embedder, bias=settings.planner.bias,
+                               alpha=settings.planner.bias_alpha)
 
 
 def build_supporter(settings: Settings) -> Supporter:

@@ -49,6 +49,10 @@ class PlannerSettings(BaseModel):
     method: Literal["llm", "trained"] = "trained"
     """`trained`: the shipped small heads choose emotion, strategy and tone; `llm`: the LLM does."""
     taxonomy: Literal["esconv", "mesc"] = "esconv"
+    bias: Literal["none", "prior", "match", "f1"] | None = None
+    """The strategy head's preference-bias control; unset keeps the one its training chose on valid."""
+    bias_alpha: float | None = None
+    """Prior-correction strength when `bias` is 'prior'."""
 
 
 class SafetySettings(BaseModel):

@@ -43,7 +43,7 @@ def bench_plan(
     results: dict[str, dict] = {}
     bias = planner.strategy.bias
     results[f"trained (bias control {bias.method if bias else 'none'})"] = score_planner(planner, examples, "trained")
-    variants = [("none", None)] + [("prior", a) for a in alpha or []]
+    variants = [("none", None), ("match", None), ("f1", None)] + [("prior", a) for a in alpha or []]
     for method, a in variants:
         name = f"trained ({method}{'' if a is None else f', alpha {a}'})"
         variant = TrainedPlanner.load(taxonomy, embedder=cached, bias=method, alpha=a)  # type: ignore[arg-type]

@@ -91,7 +91,7 @@ def render_comparison(runs: list[Run]) -> str:
     if any(b is not None for b in bias):
         body.append(bars_svg({"B": [float(b) if b is not None else float("nan") for b in bias]}, labels,
                              "strategy preference bias B (lower is less biased)", value_format="{:.2f}"))
-    body.append("<p>Each run: " + "; ".join(f"{escape(l)} = {escape(str(r.path))}" for l, r in zip(labels, runs)) + "</p>")
+    body.append("<p>Each run: " + "; ".join(f"{escape(label)} = {escape(str(r.path))}" for label, r in zip(labels, runs)) + "</p>")
     return page("heartline: runs compared", "".join(body))
 
 

@@ -43,7 +43,7 @@ class StrategyPredictor:
              bias: Method | None = None, alpha: float | None = None) -> StrategyPredictor:
         """A trained head (default: the shipped one for `taxonomy`).
 
-        `bias` overrides the head's tuned bias control ('none', 'prior', 'match'); `alpha`
+        `bias` overrides the head's tuned bias control ('none', 'prior', 'match', 'f1'); `alpha`
         alone selects prior correction with that alpha.
         """
         loaded = Head.load(resolve_head(head or DEFAULT_HEADS[taxonomy]))

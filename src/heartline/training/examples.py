@@ -28,6 +28,8 @@ class SupporterExample:
     context: PlanContext
     target: Utterance
     dataset: str
+    dialogue: str
+    """The id of the dialogue it comes from (to keep a dialogue's turns in one fold)."""
 
 
 def emotion_examples(dialogues: Iterable[Dialogue]) -> list[EmotionExample]:
@@ -48,5 +50,5 @@ def supporter_examples(dialogues: Iterable[Dialogue]) -> list[SupporterExample]:
         for i, utterance in enumerate(utterances):
             if utterance.speaker == "supporter" and i > 0 and utterances[i - 1].speaker == "seeker":
                 context = PlanContext(utterances=utterances[:i], taxonomy=dialogue.taxonomy or "esconv")
-                out.append(SupporterExample(context, utterance, dialogue.dataset))
+                out.append(SupporterExample(context, utterance, dialogue.dataset, dialogue.id))
     return out

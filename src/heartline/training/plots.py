@@ -60,10 +60,11 @@ def preferences_plot(preferences: dict[str, float | None], bias: float, title: s
 
 def tradeoff_plot(curve: Sequence[dict[str, Any]], title: str, path: Path) -> None:
     """Q and W-F1 (left axis, %) and B (right axis) against the prior-correction alpha; prior
-    matching drawn as horizontal dotted lines in the same colours."""
+    matching (dotted) and F1-tuned offsets (dashed) drawn as horizontal lines in the same colours."""
     plt = _pyplot()
     prior = sorted((p for p in curve if p["method"] in ("none", "prior")), key=lambda p: p["alpha"])
-    match = next((p for p in curve if p["method"] == "match"), None)
+    fixed = [(p, style, name) for method, style, name in (("match", ":", "prior matching"), ("f1", "--", "F1-tuned"))
+             for p in curve if p["method"] == method]
     alphas = [p["alpha"] for p in prior]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     right = ax.twinx()
@@ -72,8 +73,8 @@ def tradeoff_plot(curve: Sequence[dict[str, Any]], title: str, path: Path) -> No
               (right, "preference_bias", 1, "B", "firebrick", "^")]
     for axis, key, scale, label, colour, marker in series:
         axis.plot(alphas, [scale * p[key] for p in prior], marker=marker, color=colour, label=f"{label}, prior correction")
-        if match:
-            axis.axhline(scale * match[key], color=colour, linestyle=":", label=f"{label}, prior matching")
+        for point, style, name in fixed:
+            axis.axhline(scale * point[key], color=colour, linestyle=style, label=f"{label}, {name}")
     ax.set_xlabel("prior-correction alpha")
     ax.set_ylabel("%")
     right.set_ylabel("preference bias B")
