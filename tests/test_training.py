@@ -17,7 +17,7 @@ from heartline.planning.features import (
 from heartline.schema import Dialogue, PlanContext, Utterance
 from heartline.training.examples import emotion_examples, supporter_examples
 from heartline.training.fit import FitConfig, class_weights, fit_head
-from heartline.training.strategy import choose_bias
+from heartline.training.strategy import choose_bias, out_of_fold_proba
 
 
 def blobs(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -134,6 +134,19 @@ def test_f1_scores_match_the_evaluation_metrics() -> None:
     report = classification_report([labels[i] for i in gold], [labels[i] for i in pred], labels)
     assert weighted == pytest.approx(report["weighted_f1"]) and macro == pytest.approx(report["macro_f1"])
 
+
+def test_out_of_fold_probabilities_never_come_from_a_head_that_saw_the_dialogue() -> None:
+    # each dialogue has its own feature and label: only a head that saw it can know its label
+    dialogues = 12
+    groups = [f"d{d}" for d in range(dialogues) for _ in range(5)]
+    x = np.repeat(np.eye(dialogues), 5, axis=0)
+    y = np.repeat(np.arange(dialogues) % 3, 5)
+    config = FitConfig(l2=1e-4, balance=0.0)
+    seen = fit_head(x, y, ("a", "b", "c"), config).proba(x)[np.arange(len(y)), y]
+    oof = out_of_fold_proba(x, y, groups, ("a", "b", "c"), config, folds=4, repeats=2)
+    assert oof.shape == (2 * len(y), 3)
+    unseen = oof[np.arange(2 * len(y)), np.tile(y, 2)]
+    assert seen.min() > 0.9 and unseen.max() < 0.5
 
 def test_bias_control_is_the_best_q_under_the_bias_ceiling() -> None:
     curve = [{"method": "none", "alpha": 0.0, "macro_f1": 0.26, "preference_bias": 0.50},

@@ -75,7 +75,8 @@ def _point(labels: tuple[str, ...], gold: Sequence[str], probs: np.ndarray) -> d
 
 def bias_curve(probs: np.ndarray, gold: Sequence[str], labels: tuple[str, ...],
                control: BiasControl) -> list[dict[str, Any]]:
-    """Q, W-F1, B and accuracy on valid for no control, prior correction at each alpha, and matching."""
+    """Q, W-F1, B and accuracy on valid for no control, prior correction at each alpha, prior matching
+    and the F1-tuned offsets."""
     curve: list[dict[str, Any]] = [{"method": "none", "alpha": 0.0, **_point(labels, gold, probs)}]
     for alpha in (a for a in ALPHAS if a != 0.0):
         corrected = control.with_method("prior", alpha).apply(probs)
