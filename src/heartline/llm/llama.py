@@ -13,13 +13,13 @@ during prompt processing, so the next call first waits for it.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from heartline.cpu import auto_threads
 from heartline.errors import BackendError
 from heartline.llm.base import ChatMessage, Generation, GenerationParams, LLMBackend, TokenCallback
 from heartline.llm.chunks import Emit, StreamAccumulator, chat_request, stream_with_deadline
@@ -140,25 +140,6 @@ class LlamaBackend(LLMBackend):
             self._worker.join(timeout=30.0)
         self._local.close()
         self._server = None  # type: ignore[assignment]  # drops the model and the llama.cpp threads
-
-
-def auto_threads() -> int:
-    """All cores, or one when other processes already keep the cores busy.
-
-    llama.cpp's threads wait for each other at every step, so on an oversubscribed machine two
-    threads are far slower than one (measured on 2 busy cores: 0.7 against 16 tokens/s).
-    """
-    cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0] >= cores
-    except OSError:  # not available on this platform
-        busy = False
-    if busy and cores > 1:
-        log.info(
-            "the machine is busy (load %.1f on %d cores): using 1 thread", os.getloadavg()[0], cores
-        )
-        return 1
-    return cores
 
 
 def _check_gguf(path: Path) -> None:
