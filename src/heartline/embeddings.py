@@ -273,8 +273,9 @@ def load_embedder(model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKE
 
     `disk_cache` keeps every embedding under HEARTLINE_HOME and uses all BLAS threads (for
     training); otherwise the memo holds the last `memory_entries` texts and BLAS runs on
-    `auto_threads()` threads (for the live pipeline: both cores of an idle 2-core machine plan a
-    turn in 21 ms against 31 ms on one, but on a busy machine the threads mostly wait).
+    `auto_threads()` threads (for the live pipeline: `heartline bench plan` on an idle 2-core
+    machine, median 23.0 ms per turn on both cores against 31.1 ms on one; on a busy machine
+    the threads mostly wait).
     """
     from heartline.models import ensure
 
