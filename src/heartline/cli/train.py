@@ -71,6 +71,32 @@ def train_strategy_cmd(
            {"valid": metrics["valid"], "valid, no correction": metrics["valid_uncorrected"]}, with_bias=True)
 
 
+@train_app.command("safety")
+def train_safety_cmd(
+    out: OutOption,
+    ordinary: Annotated[list[str], typer.Option(
+        "--ordinary", help="Corpora of ordinary sentences, FORMAT:PATH (repeatable), "
+        "e.g. goemotions:data/goemotions/train.tsv.")],
+    seed: SeedOption = 0,
+) -> None:
+    """Safety head (none / elevated / six crisis categories) on the exemplar bank and ordinary sentences."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from heartline.training.safety import train_safety
+
+    command = " ".join(["heartline train safety", *(f"--ordinary {o}" for o in ordinary), f"--out {out}"])
+    metrics = train_safety(ordinary, out, seed=seed, command=command)
+    table = Table(title=f"safety head -> {out} (out of fold, head alone, %)")
+    columns = ("crisis_at", "crisis_recall", "category_right", "hard_negatives_at_crisis", "elevated_at_crisis",
+               "ordinary_at_crisis")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in metrics["out_of_fold"]:
+        table.add_row(str(row["crisis_at"]), *(f"{100 * row[c]:.2f}" for c in columns[1:]))
+    Console().print(table)
+
+
 @train_app.command("system-emotion")
 def train_system_emotion_cmd(
     data: DataOption, valid: ValidOption, out: OutOption,

@@ -17,7 +17,7 @@ from functools import lru_cache
 from heartline.config import SafetySettings
 from heartline.safety.resources import ResourceTable, load_resources
 from heartline.safety.rules import CATEGORIES, Detector, Finding, RuleSet
-from heartline.safety.semantic import SemanticDetector, shared_embedder
+from heartline.safety.semantic import RiskHead, SemanticDetector, shared_embedder
 from heartline.schema import RiskLevel, SafetyCheck
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ class SafetyGate:
     """Crisis detection and the response protocol for one locale.
 
     `detectors` default to the built-in rules and, unless `semantic` is False, the semantic
-    detector (exemplar similarity; its embedder loads on the first check, and without it the
-    gate runs on rules alone). Findings are merged, the highest level wins, except that a
+    detector (exemplar similarity and the trained safety head; its embedder loads on the first
+    check, and without it the gate runs on rules alone). Findings are merged, the highest level wins, except that a
     crisis from another detector is lowered to elevated where the rules lowered their own
     finding in the same words (negated, past, told of someone else).
     """
@@ -45,7 +45,7 @@ class SafetyGate:
         self.settings = settings or SafetySettings()
         self.rules = RuleSet.builtin()
         if detectors is None:
-            detectors = [self.rules, SemanticDetector(shared_embedder)] if semantic else [self.rules]
+            detectors = [self.rules] + ([SemanticDetector(shared_embedder, head=RiskHead.builtin())] if semantic else [])
         self.detectors: list[Detector] = list(detectors)
         self.resources: ResourceTable = load_resources(self.settings.resources_file)
         self.locale_key, self.locale = self.resources.resolve(self.settings.locale)
@@ -154,7 +154,11 @@ def _categories(findings: Sequence[Finding]) -> list[str]:
 
 
 def _evidence(findings: Sequence[Finding]) -> list[str]:
-    """The person's words that triggered, overlapping matches joined into one phrase."""
+    """The person's words that triggered, overlapping matches joined into one phrase; a semantic
+    finding (a whole sentence) that overlaps a rule's match gives way to the rule's words."""
+    rules = [f for f in findings if not f.rule.startswith(SemanticDetector.rule)]
+    findings = rules + [f for f in findings if f not in rules
+                        and not any(r.start < f.end and f.start < r.end for r in rules)]
     merged: list[tuple[int, int, str]] = []
     for f in sorted(findings, key=lambda f: (f.start, -f.end)):
         if merged and f.start < merged[-1][1]:

@@ -1,13 +1,19 @@
 """The semantic detector: sentences compared with an exemplar bank in embedding space.
 
 Rules miss paraphrases ("I bought a rope today"); sentence embeddings generalise to them. A
-message is split into sentences; each is embedded once (MiniLM) and compared with the bank
-in `exemplars.json`: crisis exemplars by category, elevated ones (softer, negated, past or
-told of someone else) and hard negatives (idioms, gaming, fiction, news, medical talk). A
-sentence is crisis when its best crisis similarity reaches `crisis_at` AND beats its best
-elevated and negative similarities by `margin`; elevated when its best crisis-or-elevated
-similarity reaches `elevated_at` and beats the negatives by `margin`. Thresholds live in
-`semantic.json`, selected on the earlier held-out rounds (see `docs` in that file).
+message is split into sentences; each is embedded once (MiniLM) and compared with the bank:
+`exemplars.json` plus the labelled test phrasings of `phrasings.json` (crisis exemplars by
+category, elevated ones: softer, negated, past or told of someone else, and hard negatives:
+idioms, gaming, fiction, news, medical talk). A sentence is crisis when its best crisis
+similarity reaches `crisis_at` AND beats its best elevated and negative similarities by
+`margin`; elevated when its best crisis-or-elevated similarity reaches `elevated_at` and
+beats the negatives by `margin`. Thresholds live in `semantic.json` (see `docs` there).
+
+The trained safety head (`resources/heads/safety`, `heartline train safety`) reads the same
+embeddings: a sentence is also crisis when the head's crisis probability reaches its
+`crisis_at` and no negative or elevated exemplar is as close as its `veto_similarity` (so a
+known figure of speech stays quiet). The head generalises along directions of meaning that
+no single exemplar is near.
 
 The embedder loads on first use; if it cannot (model not fetched, no network) the detector
 logs one warning and finds nothing, so the gate runs on rules alone.
@@ -32,6 +38,7 @@ import numpy as np
 from heartline.config import Settings
 from heartline.embeddings import Embedder, load_embedder
 from heartline.errors import HeartlineError
+from heartline.heads import Head, check_head, resolve_head
 from heartline.safety.rules import CATEGORIES, Finding
 from heartline.schema import RiskLevel
 
@@ -42,6 +49,9 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 MAX_SENTENCES = 24
 """Sentences embedded per message (the rest of a very long message is left to the rules)."""
 MAX_SENTENCE_CHARS = 400
+HEAD_FEATURES = "sentence-embedding-v1"
+HEAD_LABELS: tuple[str, ...] = ("none", "elevated", *CATEGORIES)
+"""The safety head's classes: no risk, elevated risk, and a crisis of each category."""
 
 
 @cache
@@ -65,6 +75,37 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class RiskHead:
+    """The trained safety head over sentence embeddings, with its decision thresholds."""
+
+    head: Head
+    crisis_at: float
+    """Crisis when the summed probability of the crisis classes reaches this..."""
+    veto_similarity: float
+    """...unless a negative or elevated exemplar is at least this similar to the sentence."""
+
+    @classmethod
+    def load(cls, name_or_dir: str = "safety") -> RiskHead:
+        head = check_head(Head.load(resolve_head(name_or_dir)), HEAD_FEATURES, HEAD_LABELS)
+        thresholds = head.config["thresholds"]
+        return cls(head, float(thresholds["crisis_at"]), float(thresholds["veto_similarity"]))
+
+    @classmethod
+    def builtin(cls) -> RiskHead | None:
+        """The shipped head; None (with a warning) if it cannot be read, leaving the exemplars."""
+        try:
+            return cls.load()
+        except (HeartlineError, OSError, KeyError, ValueError) as exc:
+            log.warning("safety head unavailable, the semantic detector uses the exemplars alone: %s", exc)
+            return None
+
+    def crisis(self, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Per row: the crisis probability and the most likely crisis category."""
+        p = self.head.proba(vectors)[:, 2:]
+        return p.sum(axis=1), [CATEGORIES[i] for i in p.argmax(axis=1)]
+
+
+@dataclass(frozen=True)
 class ExemplarBank:
     """The exemplar texts: crisis ones with their category, elevated ones, negatives."""
 
@@ -75,7 +116,16 @@ class ExemplarBank:
 
     @classmethod
     def builtin(cls) -> ExemplarBank:
-        return cls.from_dict(_read_json("exemplars.json"))
+        """`exemplars.json` with every set of `phrasings.json` merged in."""
+        bank = _read_json("exemplars.json")
+        crisis = {c: list(texts) for c, texts in bank.get("crisis", {}).items()}
+        elevated, negative = list(bank.get("elevated", [])), list(bank.get("negative", []))
+        for group in load_phrasings().values():
+            for text, category in group["crisis"]:
+                crisis.setdefault(category, []).append(text)
+            elevated += group["elevated"]
+            negative += group["none"]
+        return cls.from_dict({"crisis": crisis, "elevated": elevated, "negative": negative})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExemplarBank:
@@ -86,6 +136,11 @@ class ExemplarBank:
                                  hint=f"crisis keys are among {', '.join(CATEGORIES)}; give negatives")
         pairs = tuple((text, category) for category, texts in crisis.items() for text in texts)
         return cls(pairs, tuple(data.get("elevated", [])), tuple(data["negative"]))
+
+
+def load_phrasings() -> dict[str, dict[str, list[Any]]]:
+    """The labelled phrasings by set ('core', 'round1', ...): crisis [text, category], none, elevated."""
+    return _read_json("phrasings.json")["sets"]
 
 
 def _read_json(name: str) -> dict[str, Any]:
@@ -114,28 +169,32 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Scores:
-    """One sentence's best similarities, and the category of its nearest crisis exemplar."""
+    """One sentence's best similarities, the category of its nearest crisis exemplar, and the
+    safety head's crisis probability and category (0 and "" without a head)."""
 
     crisis: float
     elevated: float
     negative: float
     category: str
     nearest: str
+    risk: float = 0.0
+    risk_category: str = ""
 
 
 class SemanticDetector:
     """A `Detector` for `SafetyGate`: exemplar-bank similarity per sentence.
 
     `load` returns the embedder; it is called on first use, and its failure disables the
-    detector with one warning.
+    detector with one warning. `head` is the trained safety head (None: exemplars only).
     """
 
     rule = "semantic"
 
     def __init__(self, load: Callable[[], Embedder], bank: ExemplarBank | None = None,
-                 thresholds: Thresholds | None = None) -> None:
+                 thresholds: Thresholds | None = None, head: RiskHead | None = None) -> None:
         self.bank = bank or ExemplarBank.builtin()
         self.thresholds = thresholds or Thresholds.builtin()
+        self.head = head
         self._load = load
         self._embedder: Embedder | None = None
         self._failed = False
@@ -159,6 +218,10 @@ class SemanticDetector:
                 return True
             try:
                 embedder = self._embedder = self._load()
+                if self.head and self.head.head.config.get("embedder") != embedder.name:
+                    log.warning("safety head trained on %s embeddings, not %s: exemplars alone",
+                                self.head.head.config.get("embedder"), embedder.name)
+                    self.head = None
                 self._crisis, self._elevated, self._negative = self._bank_vectors(embedder)
             except Exception as exc:  # noqa: BLE001 — any failure must leave the gate on rules alone
                 self._failed = True
@@ -202,26 +265,30 @@ class SemanticDetector:
         best = crisis.argmax(axis=1)
         elevated = (vectors @ self._elevated.T).max(axis=1) if len(self._elevated) else np.zeros(len(texts))
         negative = (vectors @ self._negative.T).max(axis=1)
+        risk, risk_category = self.head.crisis(vectors) if self.head else (np.zeros(len(texts)), [""] * len(texts))
         return [Scores(float(crisis[i, j]), float(elevated[i]), float(negative[i]),
-                       self.bank.crisis[j][1], self.bank.crisis[j][0])
+                       self.bank.crisis[j][1], self.bank.crisis[j][0], float(risk[i]), risk_category[i])
                 for i, j in enumerate(best)]
 
-    def level(self, s: Scores) -> RiskLevel:
-        """The level that one sentence's scores reach."""
+    def judge(self, s: Scores) -> tuple[RiskLevel, str, str]:
+        """(level, category, what decided it) for one sentence's scores."""
         t = self.thresholds
         if s.crisis >= t.crisis_at and s.crisis - max(s.elevated, s.negative) >= t.margin:
-            return RiskLevel.CRISIS
+            return RiskLevel.CRISIS, s.category, s.nearest
+        h = self.head
+        if h and s.risk >= h.crisis_at and max(s.elevated, s.negative) < h.veto_similarity:
+            return RiskLevel.CRISIS, s.risk_category, f"head p={s.risk:.2f}"
         top = max(s.crisis, s.elevated)
         if top >= t.elevated_at and top - s.negative >= t.margin:
-            return RiskLevel.ELEVATED
-        return RiskLevel.NONE
+            return RiskLevel.ELEVATED, s.category, s.nearest
+        return RiskLevel.NONE, s.category, s.nearest
 
     def detect(self, text: str) -> list[Finding]:
         """One finding per sentence that reaches elevated or crisis, with the sentence as evidence."""
         spans = sentences(text)
         findings = []
         for (start, end), s in zip(spans, self.score([text[a:b] for a, b in spans])):
-            level = self.level(s)
+            level, category, reason = self.judge(s)
             if level != RiskLevel.NONE:
-                findings.append(Finding(f"{self.rule}:{s.nearest}", s.category, level, text[start:end], start, end))
+                findings.append(Finding(f"{self.rule}:{reason}", category, level, text[start:end], start, end))
         return findings

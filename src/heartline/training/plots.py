@@ -85,3 +85,21 @@ def tradeoff_plot(curve: Sequence[dict[str, Any]], title: str, path: Path) -> No
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def threshold_plot(rows: Sequence[dict[str, Any]], chosen: float, path: Path) -> None:
+    """Crisis recall and false alarms (hard negatives, elevated, ordinary) against the threshold."""
+    plt = _pyplot()
+    x = [r["crisis_at"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("crisis_recall", "crisis recall"), ("hard_negatives_at_crisis", "hard negatives at crisis"),
+                       ("elevated_at_crisis", "elevated at crisis"), ("ordinary_at_crisis", "ordinary at crisis")):
+        ax.plot(x, [100 * r[key] for r in rows], marker="o", label=label)
+    ax.axvline(chosen, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("crisis probability threshold")
+    ax.set_ylabel("% (out of fold)")
+    ax.set_title("safety head: recall and false alarms", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
