@@ -167,6 +167,13 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def windows(text: str) -> list[tuple[int, int]]:
+    """The sentences of `text` and each pair of neighbouring ones ("tonight is the night. I have
+    the rope." says together what neither says alone)."""
+    spans = sentences(text)
+    return spans + [(a, d) for (a, _), (_, d) in zip(spans, spans[1:])]
+
+
 @dataclass(frozen=True)
 class Scores:
     """One sentence's best similarities, the category of its nearest crisis exemplar, and the
@@ -284,8 +291,9 @@ class SemanticDetector:
         return RiskLevel.NONE, s.category, s.nearest
 
     def detect(self, text: str) -> list[Finding]:
-        """One finding per sentence that reaches elevated or crisis, with the sentence as evidence."""
-        spans = sentences(text)
+        """One finding per sentence (or pair of neighbouring sentences) that reaches elevated or
+        crisis, with those words as evidence."""
+        spans = windows(text)
         findings = []
         for (start, end), s in zip(spans, self.score([text[a:b] for a, b in spans])):
             level, category, reason = self.judge(s)
