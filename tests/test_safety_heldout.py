@@ -2,11 +2,12 @@
 
 Rounds 1-5 (in `heartline/safety/phrasings.json`, with the gate's first lists as 'core') were
 each held out when written; later passes learnt from them (the rules, then the exemplar bank and
-the safety head, which now train on them), so they are regression sets. Round 6
-(`safety_round6_data.py`), like round 5, was written by a separate author who had seen neither
-the rules, the bank, the head nor the earlier rounds: it is the current held-out set, measured
-once; misses are known gaps, reported as they are (docs/safety.md). The floors sit just below
-the measured figures.
+the safety head, which now train on them), so they are regression sets. Rounds 5, 6 and 7 were each written by a
+separate author who had seen neither the rules, the bank, the head nor the earlier rounds. Round 6
+(`safety_round6_data.py`) was measured once, then its misses shaped the emergency rule: it is a
+regression set kept out of the training data. Round 7 (`safety_round7_data.py`) is the current
+held-out set, measured once; misses are known gaps, reported as they are (docs/safety.md). The
+floors sit just below the measured figures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 
 import pytest
 from safety_round6_data import ROUND6_CRISIS, ROUND6_ELEVATED, ROUND6_NONE
+from safety_round7_data import ROUND7_CRISIS, ROUND7_ELEVATED, ROUND7_NONE
 
 from heartline.safety import RuleSet, SafetyGate
 from heartline.safety.semantic import CATEGORIES, ExemplarBank, SemanticDetector, load_phrasings, shared_embedder
@@ -59,16 +61,18 @@ def test_earlier_rounds_as_regression_sets(gate: SafetyGate, name: str) -> None:
     assert result["elevated_exact"] >= 0.75 * len(lists["elevated"])
 
 
-def test_round6_table_sizes_and_categories() -> None:
+def test_round6_and_7_table_sizes_and_categories() -> None:
     assert len(ROUND6_CRISIS) >= 150 and len(ROUND6_NONE) >= 150 and len(ROUND6_ELEVATED) >= 35
-    assert {c for _, c in ROUND6_CRISIS} == set(CATEGORIES)
+    assert len(ROUND7_CRISIS) >= 150 and len(ROUND7_NONE) >= 150 and len(ROUND7_ELEVATED) >= 35
+    assert {c for _, c in ROUND6_CRISIS} == {c for _, c in ROUND7_CRISIS} == set(CATEGORIES)
 
 
-def test_round6_is_in_neither_the_bank_nor_the_training_phrasings() -> None:
-    held_out = {t.lower() for t, _ in ROUND6_CRISIS} | {t.lower() for t in ROUND6_NONE + ROUND6_ELEVATED}
+def test_rounds_6_and_7_are_in_neither_the_bank_nor_the_training_phrasings() -> None:
     bank = ExemplarBank.builtin()
-    texts = [t for t, _ in bank.crisis] + list(bank.elevated) + list(bank.negative)
-    assert held_out & {t.lower() for t in texts} <= WRITTEN_BY_BOTH
+    texts = {t.lower() for t in [t for t, _ in bank.crisis] + list(bank.elevated) + list(bank.negative)}
+    for crisis, none, elevated in ((ROUND6_CRISIS, ROUND6_NONE, ROUND6_ELEVATED), (ROUND7_CRISIS, ROUND7_NONE, ROUND7_ELEVATED)):
+        held_out = {t.lower() for t, _ in crisis} | {t.lower() for t in none + elevated}
+        assert held_out & texts <= WRITTEN_BY_BOTH
 
 
 WRITTEN_BY_BOTH = {  # common phrases that round 6's author and an earlier one wrote independently
@@ -78,20 +82,25 @@ WRITTEN_BY_BOTH = {  # common phrases that round 6's author and an earlier one w
 
 
 @pytest.mark.slow
-def test_round6_held_out(gate: SafetyGate) -> None:
-    result = figures(gate, ROUND6_CRISIS, ROUND6_NONE, ROUND6_ELEVATED)
-    assert result["recall"] >= ROUND6_RECALL_FLOOR
-    assert result["precision"] >= ROUND6_PRECISION_FLOOR
-    assert result["category"] >= ROUND6_CATEGORY_FLOOR
-    assert result["none_flagged"] <= ROUND6_NONE_FLAGGED_CEILING
-    assert result["elevated_exact"] >= ROUND6_ELEVATED_EXACT_FLOOR
+@pytest.mark.parametrize(("crisis", "none", "elevated", "floors"), [
+    (ROUND6_CRISIS, ROUND6_NONE, ROUND6_ELEVATED, {"recall": 0.66, "precision": 0.91, "category": 0.93,
+                                                   "none_flagged": 14, "elevated_exact": 20}),
+    (ROUND7_CRISIS, ROUND7_NONE, ROUND7_ELEVATED, {"recall": 0.74, "precision": 0.95, "category": 0.91,
+                                                   "none_flagged": 9, "elevated_exact": 17}),
+], ids=["round6", "round7"])
+def test_independent_rounds(gate: SafetyGate, crisis: list[tuple[str, str]], none: list[str], elevated: list[str],
+                            floors: dict[str, float]) -> None:
+    result = figures(gate, crisis, none, elevated)
+    for key in ("recall", "precision", "category", "elevated_exact"):
+        assert result[key] >= floors[key], key
+    assert result["none_flagged"] <= floors["none_flagged"]
 
 
 @pytest.mark.slow
-def test_round6_the_safety_head_adds_to_the_rules_and_exemplars(gate: SafetyGate) -> None:
+def test_round7_the_safety_head_adds_to_the_rules_and_exemplars(gate: SafetyGate) -> None:
     without_head = SafetyGate(detectors=[RuleSet.builtin(), SemanticDetector(shared_embedder)])
-    before = figures(without_head, ROUND6_CRISIS, ROUND6_NONE, ROUND6_ELEVATED)["recall"]
-    assert figures(gate, ROUND6_CRISIS, ROUND6_NONE, ROUND6_ELEVATED)["recall"] >= before + 0.15
+    before = figures(without_head, ROUND7_CRISIS, ROUND7_NONE, ROUND7_ELEVATED)["recall"]
+    assert figures(gate, ROUND7_CRISIS, ROUND7_NONE, ROUND7_ELEVATED)["recall"] >= before + 0.15
 
 
 # Regression sets (all in the bank and the head's training data) at commit time: recall 1.00 on
@@ -101,15 +110,13 @@ REGRESSION_RECALL_FLOOR = 0.98
 REGRESSION_NONE_FLAGGED_CEILING = 4
 
 # Round 5 was measured once (see git history: d527861): recall 0.328 before the safety head,
-# 0.547 with it. Round 6, measured once each (docs/safety.md has the misses):
-#   rules + exemplar bank before the safety head (7af34e0): recall 43/168 = 0.256, precision 43/47
-#     = 0.915, ordinary flagged 10/178 (4 crisis), elevated exact 16/43
-#   first safety head (d527861): recall 77/168 = 0.458, precision 0.928, ordinary flagged 10 (6 crisis)
-#   this pass (rounds 1-5 and new exemplars in the bank and the head, sentence pairs):
-#     recall 103/168 = 0.613, precision 103/112 = 0.920, category right 96/103, ordinary flagged
-#     13/178 (9 crisis), elevated exact 20/43 (16 crisis, 7 none); without the head 62/168 = 0.369
-ROUND6_RECALL_FLOOR = 0.60
-ROUND6_PRECISION_FLOOR = 0.91
-ROUND6_CATEGORY_FLOOR = 0.92
-ROUND6_NONE_FLAGGED_CEILING = 13
-ROUND6_ELEVATED_EXACT_FLOOR = 20
+# 0.547 with it. Round 6, measured once each: 0.256 before the head (7af34e0), 0.458 with the first
+# head (d527861), 0.613 after the second pass (32e65a0; precision 0.920, 13/178 ordinary flagged);
+# its misses then shaped the emergency rule: now recall 112/168 = 0.667, category right 106/112,
+# ordinary flagged 14 (10 crisis), elevated met exactly 20/43.
+# Round 7 (181 crisis / 161 ordinary / 42 elevated), measured once each (docs/safety.md has the misses):
+#   rules + exemplar bank before the head (7af34e0): recall 61/181 = 0.337, precision 0.953
+#   second pass (32e65a0): recall 119/181 = 0.657, precision 0.952, ordinary flagged 9 (6 crisis)
+#   + emergency rule and exemplars (this commit): recall 135/181 = 0.746, precision 135/141 = 0.957,
+#     category right 124/135, ordinary flagged 9/161 (6 crisis), elevated exact 17/42 (11 crisis,
+#     14 none); without the head 93/181 = 0.514; rules alone 51/181 = 0.282
