@@ -135,7 +135,7 @@ class SafetyGate:
 
 def _lower_where_rules_lowered(finding: Finding, lowered: Sequence[Finding]) -> Finding:
     """A non-rule crisis over words whose rule finding was lowered (e.g. 'my friend wants to die') is elevated."""
-    if finding.level != RiskLevel.CRISIS or finding.lowered_by:
+    if finding.level != RiskLevel.CRISIS or finding.lowered_by or not finding.rule.startswith(SemanticDetector.rule):
         return finding
     for rule in lowered:
         if rule.start < finding.end and finding.start < rule.end:
