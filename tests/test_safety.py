@@ -304,6 +304,7 @@ def test_scan_counts_levels_with_and_without_history(gate: SafetyGate) -> None:
     assert alone.levels == {"none": 4, "crisis": 1}
     assert [f.index for f in alone.flagged] == [2]
     assert scan_dialogues(dialogues, gate, limit=1).messages == 4
+    assert len(with_history.check_ms) == 5 and set(with_history.latency()) == {"median", "p90", "max"}
     assert [f.text for f in with_history.sample(1, RiskLevel.CRISIS)] in (
         [["I want to kill myself"], ["yes"], ["ok"]])
 

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from heartline.cli import app
+from heartline.benchmarks.machine import machine_info
 from heartline.cli._options import LocaleOption, settings_with
 from heartline.datasets import load_dialogues
 from heartline.safety import SafetyGate
@@ -75,6 +76,7 @@ def scan(
     """Run the gate over every seeker message of a dataset: counts per level and category, and a sample of flagged messages."""
     dialogues = load_dialogues(spec)
     gate = _gate(locale, rules_only)
+    gate.check("warming up the detectors before timing")  # loads the embedder outside the timings
     total = min(len(dialogues), limit) if limit else len(dialogues)
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
                   transient=True) as bar:
@@ -95,6 +97,8 @@ def _as_dict(report: ScanReport, samples: dict, spec: str, history: bool) -> dic
         "dialogues": report.dialogues,
         "messages": report.messages,
         "levels": dict(report.levels),
+        "latency_ms": report.latency(),
+        "machine": machine_info(),
         "carried": dict(report.carried),
         "categories": {level: dict(counts) for level, counts in report.categories.items()},
         "sample": {
@@ -120,6 +124,10 @@ def _print_report(report: ScanReport, samples: dict, spec: str, history: bool) -
                       str(report.carried.get(level.value, 0)),
                       ", ".join(f"{c} {k}" for c, k in sorted(cats.items(), key=lambda kv: -kv[1])))
     console.print(table)
+    if report.check_ms:
+        t, m = report.latency(), machine_info()
+        console.print(f"gate time per message: median {t['median']:.1f} ms, p90 {t['p90']:.1f} ms, "
+                      f"max {t['max']:.1f} ms ({m['cpu']}, {m['cores']} cores)")
     for level, flagged in samples.items():
         if not flagged:
             continue

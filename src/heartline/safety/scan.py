@@ -8,6 +8,8 @@ as a live turn would be: with the person's earlier messages of the same dialogue
 from __future__ import annotations
 
 import random
+import statistics
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +41,16 @@ class ScanReport:
     carried: Counter[str] = field(default_factory=Counter)
     """Level -> messages whose level came from earlier messages only."""
     flagged: list[Flagged] = field(default_factory=list)
+    check_ms: list[float] = field(default_factory=list)
+    """Wall time of each message's check, in milliseconds."""
+
+    def latency(self) -> dict[str, float]:
+        """Median, 90th percentile and maximum of `check_ms` (empty when nothing was checked)."""
+        if not self.check_ms:
+            return {}
+        ordered = sorted(self.check_ms)
+        return {"median": statistics.median(ordered), "p90": ordered[int(0.9 * (len(ordered) - 1))],
+                "max": ordered[-1]}
 
     def sample(self, n: int, level: RiskLevel | None = None, seed: int = 0) -> list[Flagged]:
         """Up to `n` flagged messages (of one level if given), drawn reproducibly."""
@@ -64,7 +76,9 @@ def scan_dialogues(
         for index, utterance in enumerate(dialogue.utterances):
             if utterance.speaker != "seeker" or not utterance.text.strip():
                 continue
+            start = time.perf_counter()
             check = gate.check(utterance.text, history=earlier if history else None)
+            report.check_ms.append(1000 * (time.perf_counter() - start))
             earlier.append(utterance.text)
             report.messages += 1
             report.levels[check.level.value] += 1
