@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from heartline.cli import app
 from heartline.benchmarks.machine import machine_info
+from heartline.cli import app
 from heartline.cli._options import LocaleOption, settings_with
 from heartline.datasets import load_dialogues
 from heartline.safety import SafetyGate

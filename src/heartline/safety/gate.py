@@ -35,9 +35,9 @@ class SafetyGate:
 
     `detectors` default to the built-in rules and, unless `semantic` is False, the semantic
     detector (exemplar similarity and the trained safety head; its embedder loads on the first
-    check, and without it the gate runs on rules alone). Findings are merged, the highest level wins, except that a
-    crisis from another detector is lowered to elevated where the rules lowered their own
-    finding in the same words (negated, past, told of someone else).
+    check, and without it the gate runs on rules alone). Findings are merged, the highest level
+    wins, except that a crisis from the semantic detector is lowered to elevated where the rules
+    lowered their own finding in the same words (negated, past, told of someone else).
     """
 
     def __init__(self, settings: SafetySettings | None = None,
@@ -45,7 +45,8 @@ class SafetyGate:
         self.settings = settings or SafetySettings()
         self.rules = RuleSet.builtin()
         if detectors is None:
-            detectors = [self.rules] + ([SemanticDetector(shared_embedder, head=RiskHead.builtin())] if semantic else [])
+            semantic_detectors = [SemanticDetector(shared_embedder, head=RiskHead.builtin())] if semantic else []
+            detectors = [self.rules, *semantic_detectors]
         self.detectors: list[Detector] = list(detectors)
         self.resources: ResourceTable = load_resources(self.settings.resources_file)
         self.locale_key, self.locale = self.resources.resolve(self.settings.locale)

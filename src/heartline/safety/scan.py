@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from heartline.benchmarks.turn import percentile
 from heartline.safety.gate import SafetyGate
 from heartline.schema import Dialogue, RiskLevel, SafetyCheck
 
@@ -48,9 +49,8 @@ class ScanReport:
         """Median, 90th percentile and maximum of `check_ms` (empty when nothing was checked)."""
         if not self.check_ms:
             return {}
-        ordered = sorted(self.check_ms)
-        return {"median": statistics.median(ordered), "p90": ordered[int(0.9 * (len(ordered) - 1))],
-                "max": ordered[-1]}
+        return {"median": statistics.median(self.check_ms), "p90": percentile(self.check_ms, 90),
+                "max": max(self.check_ms)}
 
     def sample(self, n: int, level: RiskLevel | None = None, seed: int = 0) -> list[Flagged]:
         """Up to `n` flagged messages (of one level if given), drawn reproducibly."""

@@ -101,8 +101,15 @@ class RiskHead:
 
     def crisis(self, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Per row: the crisis probability and the most likely crisis category."""
-        p = self.head.proba(vectors)[:, 2:]
-        return p.sum(axis=1), [CATEGORIES[i] for i in p.argmax(axis=1)]
+        risk, category = crisis_risk(self.head.proba(vectors))
+        return risk, [CATEGORIES[i] for i in category]
+
+
+def crisis_risk(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of the safety head's probabilities: the summed probability of the crisis classes and
+    the index (into CATEGORIES) of the likeliest one."""
+    crisis = proba[:, len(HEAD_LABELS) - len(CATEGORIES):]
+    return crisis.sum(axis=1), crisis.argmax(axis=1)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from heartline.embeddings import DEFAULT_MODEL, CachedEmbedder, load_embedder
-from heartline.safety.rules import RuleSet
-from heartline.safety.semantic import HEAD_FEATURES, HEAD_LABELS, ExemplarBank
+from heartline.safety.rules import CATEGORIES, RuleSet
+from heartline.safety.semantic import HEAD_FEATURES, HEAD_LABELS, ExemplarBank, crisis_risk
 from heartline.schema import RiskLevel
 from heartline.training.common import (
     embed_all, licences, progress_bar, read_dialogues, seed_everything, write_json,
@@ -58,13 +58,13 @@ def ordinary_sentences(specs: Sequence[str], limit: int, seed: int) -> list[str]
 def bank_examples(bank: ExemplarBank) -> tuple[list[str], list[int]]:
     """(texts, label indices) of the bank: crisis by category, elevated, negatives as none."""
     texts = [t for t, _ in bank.crisis] + list(bank.elevated) + list(bank.negative)
-    labels = ([HEAD_LABELS.index(c) for _, c in bank.crisis] + [1] * len(bank.elevated)
-              + [0] * len(bank.negative))
+    labels = ([HEAD_LABELS.index(c) for _, c in bank.crisis]
+              + [HEAD_LABELS.index("elevated")] * len(bank.elevated) + [HEAD_LABELS.index("none")] * len(bank.negative))
     return texts, labels
 
 
 def _fit(x_bank: np.ndarray, y_bank: np.ndarray, x_ordinary: np.ndarray, hard_weight: int, config: FitConfig):
-    hard = np.flatnonzero(y_bank == 0)
+    hard = np.flatnonzero(y_bank == HEAD_LABELS.index("none"))
     x = np.concatenate([x_bank, np.repeat(x_bank[hard], hard_weight - 1, axis=0), x_ordinary])
     y = np.concatenate([y_bank, np.zeros(len(hard) * (hard_weight - 1) + len(x_ordinary), np.int64)])
     return fit_head(x, y, HEAD_LABELS, config)
@@ -72,8 +72,8 @@ def _fit(x_bank: np.ndarray, y_bank: np.ndarray, x_ordinary: np.ndarray, hard_we
 
 def out_of_fold_risk(x_bank: np.ndarray, y_bank: np.ndarray, x_ordinary: np.ndarray, hard_weight: int,
                      config: FitConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Crisis probability and crisis-category index of each bank and ordinary row, from heads fitted
-    without its fold."""
+    """Crisis probability and likeliest crisis label (an index into HEAD_LABELS) of each bank row, and
+    crisis probability of each ordinary row, from heads fitted without its fold."""
     rng = np.random.default_rng(seed)
     fold_bank = rng.permutation(len(y_bank)) % FOLDS
     fold_ordinary = rng.permutation(len(x_ordinary)) % FOLDS
@@ -82,9 +82,10 @@ def out_of_fold_risk(x_bank: np.ndarray, y_bank: np.ndarray, x_ordinary: np.ndar
         for f in range(FOLDS):
             head = _fit(x_bank[fold_bank != f], y_bank[fold_bank != f], x_ordinary[fold_ordinary != f],
                         hard_weight, config)
-            p = head.proba(x_bank[fold_bank == f])[:, 2:]
-            risk_bank[fold_bank == f], category[fold_bank == f] = p.sum(axis=1), p.argmax(axis=1) + 2
-            risk_ordinary[fold_ordinary == f] = head.proba(x_ordinary[fold_ordinary == f])[:, 2:].sum(axis=1)
+            risk, likeliest = crisis_risk(head.proba(x_bank[fold_bank == f]))
+            risk_bank[fold_bank == f] = risk
+            category[fold_bank == f] = HEAD_LABELS.index(CATEGORIES[0]) + likeliest
+            risk_ordinary[fold_ordinary == f] = crisis_risk(head.proba(x_ordinary[fold_ordinary == f]))[0]
             advance(1)
     return risk_bank, category, risk_ordinary
 
@@ -93,7 +94,8 @@ def threshold_figures(risk_bank: np.ndarray, category: np.ndarray, y_bank: np.nd
                       risk_ordinary: np.ndarray) -> list[dict[str, Any]]:
     """Per threshold: crisis recall and category accuracy, and the share of hard negatives,
     elevated phrasings and ordinary sentences called crisis (head alone, out of fold)."""
-    crisis, elevated, hard = y_bank >= 2, y_bank == 1, y_bank == 0
+    none_label, elevated_label = HEAD_LABELS.index("none"), HEAD_LABELS.index("elevated")
+    crisis, elevated, hard = y_bank > elevated_label, y_bank == elevated_label, y_bank == none_label
     rows = []
     for t in THRESHOLDS:
         hit = crisis & (risk_bank >= t)
