@@ -24,15 +24,18 @@ def _dialogue() -> Dialogue:
     return Dialogue(id="d1", dataset="toy", taxonomy="esconv", utterances=u)
 
 
-def test_items_are_seeker_utterances_and_first_supporter_replies() -> None:
+def test_items_are_seeker_utterances_and_supporter_utterances() -> None:
     seekers = seeker_items([_dialogue()])
     assert [i.key for i in seekers] == [("d1", 1), ("d1", 2), ("d1", 5)]
     assert [i.gold for i in seekers] == ["sadness", None, "anger"]
-    supporters = supporter_items([_dialogue()])
+    supporters = supporter_items([_dialogue()], targets="replies")
     # The opening greeting answers nobody; follow-up utterance 4 is context, not a target.
     assert [i.key for i in supporters] == [("d1", 3), ("d1", 6)]
     assert supporters[0].context.message == "I lost my job. I feel awful."
     assert supporters[1].target.strategy == "Affirmation and Reassurance"
+    every = supporter_items([_dialogue()])  # the published protocol: every supporter utterance
+    assert [i.key for i in every] == [("d1", 0), ("d1", 3), ("d1", 4), ("d1", 6)]
+    assert every[2].context.answered.message == "I lost my job. I feel awful."
 
 
 def test_gold_history_becomes_past_turns_without_the_opening_greeting() -> None:

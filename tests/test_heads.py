@@ -146,13 +146,15 @@ def test_benchmark_scores_and_times_the_planner(planner, tmp_path) -> None:
         dialog = [{"text": "Hi, I feel awful since I lost my job.", "speaker": "usr"},
                   {"text": "I'm sorry. What happened?", "speaker": "sys", "strategy": "Question"},
                   {"text": f"They closed the office {i} weeks ago.", "speaker": "usr"},
-                  {"text": "That must be so stressful.", "speaker": "sys", "strategy": "Reflection of feelings"}]
+                  {"text": "That must be so stressful.", "speaker": "sys", "strategy": "Reflection of feelings"},
+                  {"text": "Would you like to talk it through?", "speaker": "sys", "strategy": "Question"}]
         lines.append(json.dumps({"emotion_type": "anxiety", "situation": "job", "dialog": dialog}))
     (tmp_path / "valid.txt").write_text("\n".join(lines) + "\n")
     examples = benchmark_examples([f"esconv:{tmp_path / 'valid.txt'}"])
-    assert len(examples) == 8
+    assert len(examples) == 12  # every supporter utterance, follow-ups included
+    assert len(benchmark_examples([f"esconv:{tmp_path / 'valid.txt'}"], targets="replies")) == 8
     assert len(benchmark_examples([f"esconv:{tmp_path / 'valid.txt'}"], limit=3)) == 3
     report = score_planner(planner, examples, "trained")
-    assert report["n"] == 8 and 0.0 <= report["macro_f1"] <= 1.0
-    timing = speed(planner, examples, turns=8)
-    assert timing["turns"] == 3 and timing["median_ms"] > 0
+    assert report["n"] == 12 and 0.0 <= report["macro_f1"] <= 1.0
+    timing = speed(planner, examples, turns=20)
+    assert timing["turns"] == 8 - 5 and timing["median_ms"] > 0  # first replies only, after 5 warm-up turns

@@ -12,10 +12,11 @@ from heartline.labels import EMOTIONS, ESCONV_STRATEGIES
 from heartline.evaluation.classification import classification_report
 from heartline.planning.bias import BiasControl, f1_scores, fit_f1_offsets, fit_match_offsets, training_prior
 from heartline.planning.features import (
-    CUES, POSITION_BINS, context_texts, cue_features, dialogue_features, position, strategy_history,
+    CUES, POSITION_BINS, context_texts, cue_features, dialogue_features, position, reply_features, strategy_history,
 )
+from heartline.planning.strategy import strategy_features
 from heartline.schema import Dialogue, PlanContext, Utterance
-from heartline.training.examples import emotion_examples, supporter_examples
+from heartline.training.examples import emotion_examples, is_first_reply, supporter_examples
 from heartline.training.fit import FitConfig, class_weights, fit_head
 from heartline.training.strategy import choose_bias, out_of_fold_proba
 
@@ -175,6 +176,44 @@ def test_supporter_examples_are_first_replies_to_a_seeker_message() -> None:
     first, second = examples
     assert first.context.message == "Not great. I lost my job."
     assert second.context.utterances[-2].text == "What happened?"  # follow-ups stay in context
+
+
+def test_every_target_adds_openings_and_follow_ups() -> None:
+    examples = supporter_examples([dialogue()], targets="every")
+    assert [e.target.strategy for e in examples] == [
+        "Question", "Reflection of feelings", "Question", "Providing Suggestions"]
+    assert [is_first_reply(e.context) for e in examples] == [False, True, False, True]
+    opening, _, follow_up, _ = examples
+    assert opening.context.utterances == [] and opening.context.answered.utterances == []
+    assert [u.text for u in follow_up.context.reply] == ["That sounds really hard."]
+    assert follow_up.context.message == ""  # it ends with the supporter's own utterance
+    assert follow_up.context.answered.message == "Not great. I lost my job."
+    assert examples[1].context.answered is examples[1].context
+
+
+def test_reply_features_place_the_utterance_in_the_reply() -> None:
+    opening, first, follow_up, _ = supporter_examples([dialogue()], targets="every")
+    assert reply_features(first.context).tolist() == [1, 0, 0, 0, 0]
+    assert reply_features(follow_up.context).tolist() == [0, 1, 0, 0, 0]
+    assert reply_features(opening.context).tolist() == [1, 0, 0, 0, 1]  # nobody has spoken yet
+    long_reply = PlanContext(utterances=[*first.context.utterances,
+                                         *[Utterance(speaker="supporter", text=f"part {i}") for i in range(5)]])
+    assert reply_features(long_reply).tolist() == [0, 0, 0, 1, 0]
+
+
+def test_follow_up_features_read_the_message_it_answers() -> None:
+    _, first, follow_up, _ = supporter_examples([dialogue()], targets="every")
+
+    def embed(texts):
+        return np.stack([np.full(4, len(t), np.float32) for t in texts])
+
+    a = strategy_features(first.context, embed, 4, {"sadness": 1.0}, "esconv")
+    b = strategy_features(follow_up.context, embed, 4, {"sadness": 1.0}, "esconv")
+    assert np.array_equal(a[:12], b[:12])  # message, supporter's last utterance and window as answered
+    last = slice(12, 12 + len(ESCONV_STRATEGIES) + 1)
+    assert a[last].argmax() == ESCONV_STRATEGIES.index("Question")  # the opening
+    assert b[last].argmax() == ESCONV_STRATEGIES.index("Reflection of feelings")  # the reply so far
+    assert a[-5] == 1.0 and b[-4] == 1.0
 
 
 def test_emotion_examples_end_with_the_labelled_utterance() -> None:

@@ -45,6 +45,8 @@ def write_esconv(path: Path, n: int, seed: int) -> None:
             dialog.append({"text": rng.choice(SEEKER), "speaker": "usr"})
             strategy = rng.choice(list(SUPPORTER))
             dialog.append({"text": SUPPORTER[strategy], "speaker": "sys", "strategy": strategy})
+            if rng.random() < 0.3:  # a follow-up in the same reply
+                dialog.append({"text": SUPPORTER["Question"], "speaker": "sys", "strategy": "Question"})
         lines.append(json.dumps({"emotion_type": "sadness", "problem_type": "job crisis",
                                  "situation": "lost job", "dialog": dialog}))
     path.write_text("\n".join(lines) + "\n")
@@ -78,7 +80,8 @@ def test_train_emotion_then_strategy(tmp_path: Path, embedder: CachedEmbedder) -
     assert {p["method"] for p in curve} == {"none", "prior", "match", "f1"}
     assert {p["alpha"] for p in curve if p["method"] == "prior"} >= {0.5, 1.0}
     head = Head.load(out)
-    assert head.config["taxonomy"] == "esconv"
+    assert head.config["taxonomy"] == "esconv" and head.config["targets"] == "every"
+    assert result["valid_first_replies"]["n"] == 10 * 4 < result["valid"]["n"]  # follow-ups scored too
     assert head.config["bias"]["method"] == result["bias"]["method"]
     assert (out / "preferences.png").stat().st_size > 0 and (out / "bias-tradeoff.png").is_file()
     assert "Research use only" in (out / "MODEL_CARD.md").read_text()

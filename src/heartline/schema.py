@@ -280,6 +280,8 @@ class Dialogue(Record):
 class PlanContext(Record):
     """What a planner sees: the dialogue so far, ending with the seeker's latest message.
 
+    Scoring every supporter utterance (the published ESConv protocol) also plans mid-reply: the
+    context then ends with the supporter's utterances so far in answer to that message (`reply`).
     Built the same way from a dataset dialogue (training, evaluation) and from live turns, so
     trained predictors see identical inputs in both.
     """
@@ -299,3 +301,18 @@ class PlanContext(Record):
                 break
             tail.append(utterance.text)
         return " ".join(reversed(tail))
+
+    @property
+    def reply(self) -> list[Utterance]:
+        """The supporter's utterances after the seeker's latest message (empty when planning a first reply)."""
+        start = len(self.utterances)
+        while start > 0 and self.utterances[start - 1].speaker == "supporter":
+            start -= 1
+        return self.utterances[start:]
+
+    @property
+    def answered(self) -> PlanContext:
+        """This context up to the seeker's latest message (itself when it ends there)."""
+        if not self.reply:
+            return self
+        return self.model_copy(update={"utterances": self.utterances[: len(self.utterances) - len(self.reply)]})

@@ -9,6 +9,7 @@ import typer
 
 from heartline.config import Settings
 from heartline.schema import Media, Observation
+from heartline.training.examples import Targets
 
 ModelOption = Annotated[
     Optional[str],
@@ -22,6 +23,9 @@ PlannerOption = Annotated[Optional[str], typer.Option("--planner", help="trained
 LocaleOption = Annotated[Optional[str], typer.Option("--locale", help="Locale of the crisis resources, e.g. en-GB.")]
 AudioOption = Annotated[Optional[Path], typer.Option("--audio", exists=True, dir_okay=False, help="A spoken turn (wav, flac, ogg, mp3, webm).")]
 VideoOption = Annotated[Optional[Path], typer.Option("--video", exists=True, dir_okay=False, help="A filmed turn (mp4, webm, avi).")]
+TargetsOption = Annotated[str, typer.Option(
+    "--targets", help="Supporter utterances to score: 'every' (the published ESConv protocol) or "
+    "'replies' (the first reply to each seeker message, what the live pipeline plans).")]
 ImageOption = Annotated[Optional[Path], typer.Option("--image", exists=True, dir_okay=False, help="A photo of the person's face.")]
 
 
@@ -44,6 +48,12 @@ def settings_with(
     if locale:
         settings.safety = settings.safety.model_copy(update={"locale": locale})
     return settings
+
+
+def checked_targets(targets: str) -> Targets:
+    if targets not in ("every", "replies"):
+        raise typer.BadParameter("choose 'every' or 'replies'", param_hint="--targets")
+    return targets  # type: ignore[return-value]
 
 
 def observation_from(

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from heartline.cli._options import TargetsOption, checked_targets
 from heartline.cli.bench import bench_app
 
 console = Console()
@@ -27,14 +28,17 @@ def bench_plan(
     llm_turns: Annotated[int, typer.Option("--llm-turns", help="Also score the LLM planner on a seeded sample of this many turns (0: skip).")] = 0,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="LLM for --llm-turns (default: configured).")] = None,
     speed_turns: Annotated[int, typer.Option("--speed-turns", help="Turns to time the trained planner on.")] = 200,
+    targets: TargetsOption = "every",
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON results.")] = Path("bench-plan.json"),
 ) -> None:
     """Trained planner (with and without bias control) vs the LLM planner, with ms/turn."""
     from heartline.embeddings import load_embedder
     from heartline.planning.trained import TrainedPlanner
     from heartline.training.benchmark import benchmark_examples, score_planner, speed
+    from heartline.training.examples import TARGET_NAMES, is_first_reply
 
-    examples = benchmark_examples(data)
+    chosen = checked_targets(targets)
+    examples = benchmark_examples(data, targets=chosen)
     if not examples:
         raise typer.BadParameter("no strategy-labelled supporter turns", param_hint="--data")
     taxonomy = examples[0].context.taxonomy
@@ -43,6 +47,9 @@ def bench_plan(
     results: dict[str, dict] = {}
     bias = planner.strategy.bias
     results[f"trained (bias control {bias.method if bias else 'none'})"] = score_planner(planner, examples, "trained")
+    if chosen == "every":
+        first = [e for e in examples if is_first_reply(e.context)]
+        results["trained, first replies only"] = score_planner(planner, first, "trained, first replies")
     variants = [("none", None), ("match", None), ("f1", None)] + [("prior", a) for a in alpha or []]
     for method, a in variants:
         name = f"trained ({method}{'' if a is None else f', alpha {a}'})"
@@ -56,12 +63,12 @@ def bench_plan(
         settings.planner.method = "llm"
         if model:
             settings.llm.model = model
-        sample = benchmark_examples(data, limit=llm_turns)
+        sample = benchmark_examples(data, limit=llm_turns, targets=chosen)
         llm = build_planner(settings, build_backend(settings))
         results[f"llm {settings.llm.model} (sample)"] = score_planner(llm, sample, "llm")
         results["trained (same sample)"] = score_planner(planner, sample, "trained, sample")
     timing = speed(TrainedPlanner.load(taxonomy), examples, speed_turns)
-    table = Table(title=f"strategy prediction on {', '.join(data)}")
+    table = Table(title=f"strategy prediction on {', '.join(data)} ({TARGET_NAMES[chosen]})")
     for column in ("planner", "n", "accuracy", "W-F1", "Q (macro-F1)", "B"):
         table.add_column(column, justify="left" if column == "planner" else "right")
     for name, metrics in results.items():
@@ -70,5 +77,5 @@ def bench_plan(
     console.print(f"trained planner, three steps incl. embeddings: median {timing['median_ms']:.1f} ms/turn "
                   f"(CPU {timing['cpu_median_ms']:.1f} ms), p90 {timing['p90_ms']:.1f} ms over {timing['turns']} "
                   f"turns; load average {timing['load_average']:.1f}")
-    out.write_text(json.dumps({"data": data, "results": results, "speed": timing}, indent=2) + "\n")
+    out.write_text(json.dumps({"data": data, "targets": chosen, "results": results, "speed": timing}, indent=2) + "\n")
     console.print(f"wrote {out}")

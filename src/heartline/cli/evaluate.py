@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heartline.cli import app
+from heartline.cli._options import TargetsOption, checked_targets
 
 eval_app = typer.Typer(help="Evaluate systems and score saved outputs.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
@@ -104,6 +105,7 @@ def run(
         "--heads", exists=True, file_okay=False,
         help="Directory of trained heads named as the shipped ones (text-emotion, strategy-esconv, "
              "strategy-mesc, system-emotion), e.g. from `heartline train`.")] = None,
+    targets: TargetsOption = "every",
 ) -> None:
     """Per-turn evaluation on gold history: predictions.jsonl, metrics.json, report.html."""
     from heartline.evaluation.runners import RunOptions, load_system, planner_method, run_evaluation
@@ -114,7 +116,7 @@ def run(
     method = planner_method(planner, system)
     options = RunOptions(data=data, tasks=list(task), planner=method, limit=limit,
                          batch_size=batch_size, system=str(system) if system else None,
-                         heads=str(heads) if heads else None)
+                         heads=str(heads) if heads else None, targets=checked_targets(targets))
     result = run_evaluation(options, out, settings)
 
     console = Console()

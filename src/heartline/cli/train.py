@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from heartline.cli import app
+from heartline.cli._options import TargetsOption, checked_targets
 
 train_app = typer.Typer(help="Train models.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -59,16 +60,21 @@ def train_emotion_cmd(
 def train_strategy_cmd(
     data: DataOption, valid: ValidOption, out: OutOption,
     emotion_head: EmotionHeadOption = "text-emotion", seed: SeedOption = 0,
+    targets: TargetsOption = "every",
 ) -> None:
     """Strategy head (ESConv or MESC taxonomy) with prior correction against preference bias."""
     from heartline.training.strategy import train_strategy
 
-    command = _command("strategy", data, valid, out, f"--emotion-head {emotion_head}")
-    metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed, command=command)
+    extra = f"--emotion-head {emotion_head}" + ("" if targets == "every" else f" --targets {targets}")
+    command = _command("strategy", data, valid, out, extra)
+    metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed,
+                             targets=checked_targets(targets), command=command)
     bias = metrics["bias"]
     control = bias["method"] + (f", alpha {bias['alpha']}" if bias["method"] == "prior" else "")
     _table(f"strategy head -> {out} (bias control: {control})",
-           {"valid": metrics["valid"], "valid, no correction": metrics["valid_uncorrected"]}, with_bias=True)
+           {"valid": metrics["valid"], **({"valid, first replies": metrics["valid_first_replies"]}
+                                          if "valid_first_replies" in metrics else {}),
+            "valid, no correction": metrics["valid_uncorrected"]}, with_bias=True)
 
 
 @train_app.command("safety")

@@ -5,10 +5,12 @@ earlier outputs (teacher forcing), as in the ESConv/MESC papers; reports say so.
 
 - seeker turns (task ``emotion``): the text emotion model on each seeker utterance, its
   context ending with that utterance, against the utterance's gold emotion where labelled;
-- supporter turns (tasks ``strategy``, ``response``): the first supporter utterance after each
-  seeker message, exactly the turns the strategy head is trained and benchmarked on
-  (`training.examples.supporter_examples`); the planner's strategy against the gold one, and
-  the reply generated from the plan against the gold utterance;
+- supporter turns (tasks ``strategy``, ``response``): every supporter utterance (``--targets
+  every``, the published ESConv protocol, as the strategy head is trained and benchmarked) or
+  the first supporter utterance after each seeker message (``replies``); see
+  `training.examples.supporter_examples`. The planner's strategy against the gold one, and on
+  first replies (what the pipeline answers) the reply generated from the plan against the gold
+  utterance;
 - media samples (``voice-emotion``, ``face-emotion``): see `evaluation.media_tasks`.
 
 Work goes in batches: the texts of a batch of contexts are embedded in one call before the
@@ -36,6 +38,7 @@ from heartline.datasets import MediaSample, parse_spec, read_spec
 from heartline.errors import HeartlineError
 from heartline.evaluation.journal import Journal, Key, read_journal
 from heartline.schema import Dialogue, Plan, PlanContext, Utterance
+from heartline.training.examples import Targets, is_first_reply
 
 if TYPE_CHECKING:
     from heartline.embeddings import CachedEmbedder
@@ -73,6 +76,8 @@ class RunOptions:
     seed: int = 0
     system: str | None = None
     """The --system TOML file the settings came from, if any."""
+    targets: str = "every"
+    """Supporter turns planned: 'every' supporter utterance or first 'replies' (responses: first replies only)."""
     heads: str | None = None
     """A directory of trained heads named as the shipped ones (text-emotion, strategy-esconv,
     strategy-mesc, system-emotion); missing ones fall back to the shipped heads."""
@@ -85,7 +90,8 @@ class RunOptions:
 
     def identity(self) -> dict[str, Any]:
         """The fields a resumed run must share with the original."""
-        return {"data": self.data, "tasks": sorted(self.tasks), "planner": self.planner, "heads": self.heads}
+        return {"data": self.data, "tasks": sorted(self.tasks), "planner": self.planner, "heads": self.heads,
+                "targets": self.targets}
 
 
 def expand_tasks(tasks: Sequence[str], data_format: str) -> list[str]:
@@ -159,13 +165,13 @@ def seeker_items(dialogues: Sequence[Dialogue]) -> list[SeekerItem]:
     return items
 
 
-def supporter_items(dialogues: Sequence[Dialogue]) -> list[SupporterItem]:
-    """The first supporter utterance after each seeker message (as training and `bench plan`)."""
+def supporter_items(dialogues: Sequence[Dialogue], targets: Targets = "every") -> list[SupporterItem]:
+    """The supporter utterances of `targets` (as training and `bench plan`)."""
     from heartline.training.examples import supporter_examples
 
     items = []
     for dialogue in dialogues:
-        for example in supporter_examples([dialogue]):
+        for example in supporter_examples([dialogue], targets):
             index = len(example.context.utterances)
             items.append(SupporterItem((dialogue.id, index), example.context, example.target))
     return items
@@ -328,7 +334,7 @@ class Evaluation:
             todo = [i for i in seeker_items(dialogues) if i.key not in journal.done]
             new += self._run_batches("emotion (seeker turns)", todo, journal, self._emotion_batch, taxonomy)
         if self._plans():
-            todo = [i for i in supporter_items(dialogues) if i.key not in journal.done]
+            todo = [i for i in supporter_items(dialogues, self.options.targets) if i.key not in journal.done]  # type: ignore[arg-type]
             if "response" not in self.tasks:
                 todo = [i for i in todo if i.target.strategy]
             new += self._run_batches("supporter turns", todo, journal, self._supporter_batch, taxonomy)
@@ -389,7 +395,7 @@ class Evaluation:
             from heartline.perception.text_emotion import emotion_texts
             from heartline.planning.features import context_texts
 
-            self._prefetch([t for item in batch for t in [*context_texts(item.context), *emotion_texts(item.context)]])
+            self._prefetch([t for item in batch for t in [*context_texts(item.context), *emotion_texts(item.context.answered)]])
         plans = []
         for item in batch:
             plans.append(planner.plan(item.context))
@@ -397,13 +403,13 @@ class Evaluation:
         for item, plan in zip(batch, plans):
             record: dict[str, Any] = {
                 "dialogue_id": item.key[0], "turn": item.key[1], "kind": "supporter",
-                "message": item.context.message, "user_emotion": plan.user_emotion,
+                "message": item.context.answered.message, "user_emotion": plan.user_emotion,
                 "strategy": plan.strategy, "gold_strategy": item.target.strategy,
                 "strategy_confidence": round(plan.strategy_distribution.get(plan.strategy, 0.0), 4),
                 "system_emotion": plan.system_emotion, "plan_source": plan.source,
                 "seconds": round(plan_seconds, 5),
             }
-            if "response" in self.tasks:
+            if "response" in self.tasks and is_first_reply(item.context):
                 record.update(self._respond(item, plan))
             emit(record)
 

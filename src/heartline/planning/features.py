@@ -1,6 +1,7 @@
 """Dialogue-context features for the strategy and system-emotion heads.
 
-Everything is computed from a `PlanContext` (the dialogue up to the seeker's latest message),
+Everything is computed from a `PlanContext` (the dialogue up to the seeker's latest message,
+and the supporter's utterances so far in reply to it when every supporter utterance is scored),
 so training examples built from datasets and live turns look identical to the heads:
 
 - the embedding of the seeker's latest message (consecutive seeker utterances joined),
@@ -14,6 +15,9 @@ so training examples built from datasets and live turns look identical to the he
 - lexical cues of the message and of the supporter's last utterance (`cue_features`):
   greetings, thanks, farewells, yes/no openings, requests for help, "I feel", "you", the
   length in tokens and whether it holds a question or exclamation mark.
+
+The strategy head also sees `reply_features`: how many utterances of the supporter's reply
+precede the one to plan (0 for a first reply, as live), and whether no seeker has spoken yet.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 WINDOW = 6
 POSITION_BINS = (0, 1, 2, 3, 4, 6, 9, 13, 20)
 """Lower edges of the bins of 'seeker messages before this one'."""
+REPLY_BINS = 4
+"""Bins of 'supporter utterances already in this reply': 0, 1, 2, 3 or more."""
 CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern in {
     "greeting": r"\b(hi|hello|hey|good (morning|evening|afternoon))\b",
     "thanks": r"\b(thanks?|thank you|appreciate)\b",
@@ -46,8 +52,8 @@ WORD = re.compile(r"[a-z']+|[?!.]")
 
 
 def split_tail(context: PlanContext) -> tuple[list[Utterance], list[Utterance]]:
-    """(history before the seeker's latest message, the message's utterances)."""
-    utterances = context.utterances
+    """(history before the seeker's latest message, the message's utterances); any reply to it is dropped."""
+    utterances = context.answered.utterances
     start = len(utterances)
     while start > 0 and utterances[start - 1].speaker == "seeker":
         start -= 1
@@ -59,7 +65,7 @@ def _parts(context: PlanContext) -> tuple[str, list[str], str | None]:
     history, _ = split_tail(context)
     window = [u.text for u in history[-WINDOW:]]
     last_supporter = next((u.text for u in reversed(history) if u.speaker == "supporter"), None)
-    return context.message, window, last_supporter
+    return context.answered.message, window, last_supporter
 
 
 def context_texts(context: PlanContext) -> list[str]:
@@ -85,7 +91,8 @@ def _embed_parts(context: PlanContext, embed: Embed, dim: int) -> np.ndarray:
 
 
 def strategy_history(context: PlanContext, taxonomy: str) -> np.ndarray:
-    """One-hot last and second-to-last strategy (+ 'none' slot each) and strategy shares."""
+    """One-hot last and second-to-last strategy (+ 'none' slot each) and strategy shares, the
+    reply so far included."""
     labels = STRATEGIES[taxonomy]
     index = {s: i for i, s in enumerate(labels)}
     used = [index[u.strategy] for u in context.utterances
@@ -106,6 +113,15 @@ def position(context: PlanContext) -> np.ndarray:
                 if u.speaker == "seeker" and (i + 1 == len(history) or history[i + 1].speaker != "seeker"))
     bins = np.zeros(len(POSITION_BINS), np.float32)
     bins[np.searchsorted(POSITION_BINS, turns, side="right") - 1] = 1.0
+    return bins
+
+
+def reply_features(context: PlanContext) -> np.ndarray:
+    """One-hot count of the supporter's utterances since the seeker's latest message (0, 1, 2, 3+),
+    and 1.0 when the seeker has not spoken yet (the supporter opens the dialogue)."""
+    bins = np.zeros(REPLY_BINS + 1, np.float32)
+    bins[min(len(context.reply), REPLY_BINS - 1)] = 1.0
+    bins[-1] = float(not any(u.speaker == "seeker" for u in context.utterances))
     return bins
 
 

@@ -10,11 +10,17 @@ from heartline.embeddings import Embedder, load_embedder
 from heartline.heads import Head, check_head, resolve_head
 from heartline.labels import EMOTIONS, STRATEGIES
 from heartline.planning.bias import BiasControl, Method
-from heartline.planning.features import dialogue_features
+from heartline.planning.features import Embed, dialogue_features, reply_features
 from heartline.schema import PlanContext
 
-FEATURES = "dialogue-v2"
+FEATURES = "dialogue-v3"
 DEFAULT_HEADS = {"esconv": "strategy-esconv", "mesc": "strategy-mesc"}
+
+
+def strategy_features(context: PlanContext, embed: Embed, dim: int, user_emotion: dict[str, float],
+                      taxonomy: str) -> np.ndarray:
+    """The strategy head's input: `dialogue_features` and where in the supporter's reply it plans."""
+    return np.concatenate([dialogue_features(context, embed, dim, user_emotion, taxonomy), reply_features(context)])
 
 
 def user_emotion_distribution(context: PlanContext, user_emotion: str) -> dict[str, float]:
@@ -52,7 +58,7 @@ class StrategyPredictor:
         return cls(loaded, embedder, bias, alpha)
 
     def features(self, context: PlanContext, user_emotion: dict[str, float]) -> np.ndarray:
-        return dialogue_features(context, self.embedder.encode, self.embedder.dim, user_emotion, self.taxonomy)
+        return strategy_features(context, self.embedder.encode, self.embedder.dim, user_emotion, self.taxonomy)
 
     def distribution(self, context: PlanContext, user_emotion: dict[str, float]) -> np.ndarray:
         """Bias-controlled probabilities over the taxonomy's strategies."""

@@ -62,12 +62,12 @@ class TrainedPlanner:
         """The perceived (fused) emotion when perception ran, else the text emotion head's."""
         if context.perception is not None and context.perception.fused is not None:
             return dict(context.perception.fused.distribution)
-        return self.emotion.recognize(context).distribution
+        return self.emotion.recognize(context.answered).distribution
 
     def prefetch(self, context: PlanContext) -> None:
         """Embed every new text the three heads need in one batch (one forward pass is much
         cheaper than several); the heads then find them in the shared memo."""
-        texts = [t for t in emotion_texts(context) if t is not None] + context_texts(context)
+        texts = [t for t in emotion_texts(context.answered) if t is not None] + context_texts(context)
         self.strategy.embedder.encode(list(dict.fromkeys(texts)))
 
     def plan(self, context: PlanContext) -> Plan:

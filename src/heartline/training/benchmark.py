@@ -1,7 +1,8 @@
 """Strategy benchmark: Q / W-F1 / B of planners on a dataset's supporter turns, and speed.
 
-Every planner sees the same `PlanContext`s (first supporter reply after each seeker message,
-as in training) and is scored with the same code (`evaluation.classification`).
+Every planner sees the same `PlanContext`s (every supporter utterance, the published ESConv
+protocol, or the first reply to each seeker message; see `training.examples`) and is scored
+with the same code (`evaluation.classification`). Speed is timed on first replies, as live.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from heartline.labels import STRATEGIES
 from heartline.planning.base import Planner
 from heartline.planning.trained import TrainedPlanner, time_planner
 from heartline.training.common import progress_bar, read_dialogues
-from heartline.training.examples import SupporterExample, supporter_examples
+from heartline.training.examples import SupporterExample, Targets, is_first_reply, supporter_examples
 from heartline.evaluation.classification import classification_report
 
 log = logging.getLogger(__name__)
 
 
-def benchmark_examples(specs: Sequence[str], limit: int | None = None, seed: int = 0) -> list[SupporterExample]:
+def benchmark_examples(specs: Sequence[str], limit: int | None = None, seed: int = 0,
+                       targets: Targets = "every") -> list[SupporterExample]:
     """Strategy-labelled supporter turns of `specs`; a seeded random sample of `limit` of them."""
-    examples = [e for e in supporter_examples(read_dialogues(specs))
+    examples = [e for e in supporter_examples(read_dialogues(specs), targets)
                 if e.target.strategy in STRATEGIES[e.context.taxonomy]]
     if limit is not None and limit < len(examples):
         examples = random.Random(seed).sample(examples, limit)
@@ -44,8 +46,8 @@ def score_planner(planner: Planner, examples: Sequence[SupporterExample], name: 
 
 
 def timing_contexts(examples: Sequence[SupporterExample], turns: int) -> list:
-    """Contexts in dialogue order (as a live session replays them), `turns` of them."""
-    return [e.context for e in examples[:turns]]
+    """First-reply contexts in dialogue order (as a live session replays them), `turns` of them."""
+    return [e.context for e in examples if is_first_reply(e.context)][:turns]
 
 
 def speed(planner: TrainedPlanner, examples: Sequence[SupporterExample], turns: int = 200) -> dict[str, float]:

@@ -14,13 +14,13 @@ from heartline.embeddings import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, CachedEmbedd
 from heartline.labels import STRATEGIES
 from heartline.perception.text_emotion import TextEmotionRecognizer, emotion_texts
 from heartline.planning.bias import BiasControl, fit_f1_offsets, fit_match_offsets, training_prior
-from heartline.planning.features import context_texts, dialogue_features
-from heartline.planning.strategy import FEATURES
+from heartline.planning.features import context_texts
+from heartline.planning.strategy import FEATURES, strategy_features
 from heartline.training.card import model_card
 from heartline.training.common import (
     embed_all, label_indices, progress_bar, read_dialogues, report, seed_everything, select_head, write_json,
 )
-from heartline.training.examples import SupporterExample, supporter_examples
+from heartline.training.examples import TARGET_NAMES, SupporterExample, Targets, is_first_reply, supporter_examples
 from heartline.training.fit import FitConfig, fit_head
 from heartline.training.plots import confusion_plot, preferences_plot, tradeoff_plot
 
@@ -51,12 +51,12 @@ def labelled(examples: Sequence[SupporterExample], labels: Sequence[str]) -> lis
 
 def user_emotions(examples: Sequence[SupporterExample], recognizer: TextEmotionRecognizer) -> list[dict[str, float]]:
     """The text emotion head's distribution for each context, as the live pipeline computes it."""
-    return [recognizer.recognize(e.context).distribution for e in examples]
+    return [recognizer.recognize(e.context.answered).distribution for e in examples]
 
 
 def feature_matrix(examples: Sequence[SupporterExample], embedder: CachedEmbedder,
                    emotions: Sequence[dict[str, float]], taxonomy: str) -> np.ndarray:
-    return np.stack([dialogue_features(e.context, embedder.encode, embedder.dim, emo, taxonomy)
+    return np.stack([strategy_features(e.context, embedder.encode, embedder.dim, emo, taxonomy)
                      for e, emo in zip(examples, emotions)])
 
 
@@ -64,7 +64,7 @@ def all_texts(examples: Sequence[SupporterExample]) -> list[str]:
     texts = []
     for e in examples:
         texts += context_texts(e.context)
-        texts += [t for t in emotion_texts(e.context) if t is not None]
+        texts += [t for t in emotion_texts(e.context.answered) if t is not None]
     return texts
 
 
@@ -133,14 +133,19 @@ def fit_f1_bias(control: BiasControl, oof: np.ndarray, y_train: np.ndarray) -> B
 def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: Path, *,
                    emotion_head: str = "text-emotion", seed: int = 0,
                    candidates: Sequence[FitConfig] | None = None,
-                   embedder: CachedEmbedder | None = None, command: str = "") -> dict[str, Any]:
-    """Fit on train, select the head on valid macro-F1 (Q), then tune alpha on valid; write `out`."""
+                   embedder: CachedEmbedder | None = None, targets: Targets = "every",
+                   command: str = "") -> dict[str, Any]:
+    """Fit on train, select the head on valid macro-F1 (Q), then tune alpha on valid; write `out`.
+
+    `targets` picks the supporter utterances trained and scored on (`training.examples`); with
+    "every", the metrics also hold the first replies' figures (`valid_first_replies`).
+    """
     seed_everything(seed)
-    train_all = supporter_examples(read_dialogues(train_specs))
+    train_all = supporter_examples(read_dialogues(train_specs), targets)
     taxonomy = taxonomy_of(train_all)
     labels = STRATEGIES[taxonomy]
     train = labelled(train_all, labels)
-    valid = labelled(supporter_examples(read_dialogues(valid_specs)), labels)
+    valid = labelled(supporter_examples(read_dialogues(valid_specs), targets), labels)
     if not train or not valid:
         raise ValueError("no strategy-labelled supporter turns in the training or validation data")
     embedder = embedder if embedder is not None else load_embedder(disk_cache=True)
@@ -165,9 +170,12 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
     pick = choose_bias(curve)
     bias = fitted.with_method(pick["method"], pick["alpha"] if pick["method"] == "prior" else best_prior["alpha"])
     alpha = bias.alpha
-    metrics = {"valid": report(labels, gold, bias.apply(probs)),
-               "valid_uncorrected": report(labels, gold, probs),
-               "bias_curve": curve, "bias": {"method": bias.method, "alpha": alpha}, "selection": trials}
+    metrics = {"valid": report(labels, gold, bias.apply(probs))}
+    first = [i for i, e in enumerate(valid) if is_first_reply(e.context)]
+    if targets == "every":
+        metrics["valid_first_replies"] = report(labels, [gold[i] for i in first], bias.apply(probs)[first])
+    metrics.update({"valid_uncorrected": report(labels, gold, probs), "bias_curve": curve,
+                    "bias": {"method": bias.method, "alpha": alpha}, "selection": trials})
     datasets = sorted({e.dataset for e in train})
     head.config = {
         "features": FEATURES, "taxonomy": taxonomy,
@@ -175,7 +183,7 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
         "max_tokens": getattr(embedder.inner, "max_tokens", DEFAULT_MAX_TOKENS),
         "emotion_head": str(emotion_head), "bias": bias.to_json(), "fit": chosen.__dict__,
         "train": list(train_specs), "valid": list(valid_specs), "datasets": datasets,
-        "n_train": len(train), "seed": seed,
+        "targets": targets, "n_train": len(train), "seed": seed,
     }
     out.mkdir(parents=True, exist_ok=True)
     head.save(out)
@@ -195,18 +203,21 @@ def train_strategy(train_specs: Sequence[str], valid_specs: Sequence[str], out: 
                  "dialogue so far: all-MiniLM-L6-v2 embeddings of the seeker's message, the supporter's "
                  "last utterance and a 6-utterance window, earlier strategies, the user emotion from the "
                  "text emotion head, the position in the conversation, and lexical cues (greetings, thanks, "
-                 "requests for help, length, '?' and '!') of the message and the supporter's last utterance. "
-                 "Softmax regression, then "
+                 "requests for help, length, '?' and '!') of the message and the supporter's last utterance, "
+                 "and where in the supporter's reply the utterance falls. Softmax regression, then "
                  f"{method} against preference bias."),
         datasets=sorted(set(datasets) | set(recognizer.head.config.get("datasets", []))),
         train_specs=train_specs,
-        valid={f"{', '.join(valid_specs)} ({method})": final,
-               f"{', '.join(valid_specs)} (no correction)": metrics["valid_uncorrected"]},
+        valid={f"{', '.join(valid_specs)}{suffix}": metrics[key] for key, suffix in (
+            ("valid", f" ({method})"), ("valid_first_replies", f", first replies ({method})"),
+            ("valid_uncorrected", " (no correction)")) if key in metrics},
         with_bias=True, command=command,
-        details=[f"selected: {chosen}", f"{len(train)} training turns (first supporter utterance after each "
-                 "seeker message)", "bias control: prior correction (alpha), prior matching (offsets fitted on "
-                 f"the training contexts) or F1-tuned offsets (fitted on out-of-fold training probabilities, "
-                 f"{REPEATS} random {FOLDS}-fold splits by dialogue), whichever has the best Q on valid with B <= {B_MAX}; all points in "
+        details=[f"selected: {chosen}",
+                 f"{len(train)} training and {len(valid)} valid turns, {TARGET_NAMES[targets]} ({len(first)} "
+                 "valid first replies: what the live pipeline plans)",
+                 "bias control: prior correction (alpha), prior matching (offsets fitted on the training contexts) "
+                 f"or F1-tuned offsets (fitted on out-of-fold training probabilities, {REPEATS} random {FOLDS}-fold "
+                 f"splits by dialogue), whichever has the best Q on valid with B <= {B_MAX}; all points in "
                  "metrics.json `bias_curve` and bias-tradeoff.png"],
     ))
     log.info("wrote %s", out)
