@@ -77,6 +77,17 @@ def test_run_writes_predictions_metrics_and_report(first_run: Path) -> None:
     assert any("no gold label" in note for note in metrics["notes"])
 
 
+def test_targets_choose_the_supporter_turns(first_run: Path, options, tmp_path: Path) -> None:
+    every = {(r["dialogue_id"], r["turn"]): r for r in read_journal(first_run / "predictions.jsonl")
+             if r["kind"] == "supporter"}
+    replies_options = options(["strategy"], 3)
+    replies_options.targets = "replies"
+    run_evaluation(replies_options, tmp_path / "replies", progress=False)
+    replies = {(r["dialogue_id"], r["turn"]): r for r in read_journal(tmp_path / "replies" / "predictions.jsonl")}
+    assert set(replies) < set(every)  # every utterance adds openings and follow-ups
+    assert all(replies[k]["strategy"] == every[k]["strategy"] for k in replies)  # same turn, same plan
+
+
 def test_headline_metrics_are_what_eval_score_gives(first_run: Path) -> None:
     metrics = json.loads((first_run / "metrics.json").read_text())
     rescored = score_files(first_run / "predictions.jsonl")

@@ -7,8 +7,9 @@
   follow-ups are not targets (the pipeline plans once per seeker message) but stay in the
   context of later turns, and supporter utterances that open a dialogue are skipped.
 - Strategy (`targets="every"`): every supporter utterance, the context everything before it (so
-  it may end with the supporter's own earlier utterances, or be empty). This is the protocol of
-  published ESConv strategy predictors (EmoDynamiX, TransESC, ...) and the strategy head's.
+  it may end with the supporter's own earlier utterances, or be empty). This is how published
+  ESConv strategy predictors are scored (EmoDynamiX's preprocessing makes one sample per
+  strategy-annotated utterance) and what the ESConv strategy head trains on.
 """
 
 from __future__ import annotations
