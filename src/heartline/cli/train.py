@@ -65,10 +65,11 @@ def train_strategy_cmd(
     """Strategy head (ESConv or MESC taxonomy) with prior correction against preference bias."""
     from heartline.training.strategy import train_strategy
 
-    extra = f"--emotion-head {emotion_head}" + ("" if targets == "every" else f" --targets {targets}")
+    chosen = checked_targets(targets)
+    extra = f"--emotion-head {emotion_head}" + ("" if chosen == "every" else f" --targets {chosen}")
     command = _command("strategy", data, valid, out, extra)
-    metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed,
-                             targets=checked_targets(targets), command=command)
+    metrics = train_strategy(data, valid, out, emotion_head=emotion_head, seed=seed, targets=chosen,
+                             command=command)
     bias = metrics["bias"]
     control = bias["method"] + (f", alpha {bias['alpha']}" if bias["method"] == "prior" else "")
     _table(f"strategy head -> {out} (bias control: {control})",

@@ -76,7 +76,7 @@ class RunOptions:
     seed: int = 0
     system: str | None = None
     """The --system TOML file the settings came from, if any."""
-    targets: str = "every"
+    targets: Targets = "every"
     """Supporter turns planned: 'every' supporter utterance or first 'replies' (responses: first replies only)."""
     heads: str | None = None
     """A directory of trained heads named as the shipped ones (text-emotion, strategy-esconv,
@@ -334,7 +334,7 @@ class Evaluation:
             todo = [i for i in seeker_items(dialogues) if i.key not in journal.done]
             new += self._run_batches("emotion (seeker turns)", todo, journal, self._emotion_batch, taxonomy)
         if self._plans():
-            todo = [i for i in supporter_items(dialogues, self.options.targets) if i.key not in journal.done]  # type: ignore[arg-type]
+            todo = [i for i in supporter_items(dialogues, self.options.targets) if i.key not in journal.done]
             if "response" not in self.tasks:
                 todo = [i for i in todo if i.target.strategy]
             new += self._run_batches("supporter turns", todo, journal, self._supporter_batch, taxonomy)
@@ -392,10 +392,9 @@ class Evaluation:
         planner = self.planner(taxonomy)
         start = time.perf_counter()
         if self.options.planner == "trained":
-            from heartline.perception.text_emotion import emotion_texts
-            from heartline.planning.features import context_texts
+            from heartline.planning.trained import planner_texts
 
-            self._prefetch([t for item in batch for t in [*context_texts(item.context), *emotion_texts(item.context.answered)]])
+            self._prefetch([t for item in batch for t in planner_texts(item.context)])
         plans = []
         for item in batch:
             plans.append(planner.plan(item.context))

@@ -27,6 +27,12 @@ from heartline.planning.system_emotion import SystemEmotionPredictor
 from heartline.schema import Plan, PlanContext
 
 
+def planner_texts(context: PlanContext) -> list[str]:
+    """Every text the three heads embed for `context`: the dialogue features' and the user
+    emotion's (read on the seeker's message the context answers)."""
+    return context_texts(context) + [t for t in emotion_texts(context.answered) if t is not None]
+
+
 class TrainedPlanner:
     """`Planner` composing the text emotion, strategy and system-emotion heads (source 'trained')."""
 
@@ -67,8 +73,7 @@ class TrainedPlanner:
     def prefetch(self, context: PlanContext) -> None:
         """Embed every new text the three heads need in one batch (one forward pass is much
         cheaper than several); the heads then find them in the shared memo."""
-        texts = [t for t in emotion_texts(context.answered) if t is not None] + context_texts(context)
-        self.strategy.embedder.encode(list(dict.fromkeys(texts)))
+        self.strategy.embedder.encode(list(dict.fromkeys(planner_texts(context))))
 
     def plan(self, context: PlanContext) -> Plan:
         self.prefetch(context)

@@ -134,9 +134,13 @@ class SafetyGate:
                 "do not lecture, diagnose or promise secrecy.")
 
 
+def _is_semantic(finding: Finding) -> bool:
+    return finding.rule.startswith(SemanticDetector.rule)
+
+
 def _lower_where_rules_lowered(finding: Finding, lowered: Sequence[Finding]) -> Finding:
     """A non-rule crisis over words whose rule finding was lowered (e.g. 'my friend wants to die') is elevated."""
-    if finding.level != RiskLevel.CRISIS or finding.lowered_by or not finding.rule.startswith(SemanticDetector.rule):
+    if finding.level != RiskLevel.CRISIS or finding.lowered_by or not _is_semantic(finding):
         return finding
     for rule in lowered:
         if rule.start < finding.end and finding.start < rule.end:
@@ -157,7 +161,7 @@ def _categories(findings: Sequence[Finding]) -> list[str]:
 def _evidence(findings: Sequence[Finding]) -> list[str]:
     """The person's words that triggered, overlapping matches joined into one phrase; a semantic
     finding (a whole sentence) that overlaps a rule's match gives way to the rule's words."""
-    rules = [f for f in findings if not f.rule.startswith(SemanticDetector.rule)]
+    rules = [f for f in findings if not _is_semantic(f)]
     findings = rules + [f for f in findings if f not in rules
                         and not any(r.start < f.end and f.start < r.end for r in rules)]
     merged: list[tuple[int, int, str]] = []

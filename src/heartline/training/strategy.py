@@ -12,10 +12,10 @@ import numpy as np
 
 from heartline.embeddings import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, CachedEmbedder, load_embedder
 from heartline.labels import STRATEGIES
-from heartline.perception.text_emotion import TextEmotionRecognizer, emotion_texts
+from heartline.perception.text_emotion import TextEmotionRecognizer
 from heartline.planning.bias import BiasControl, fit_f1_offsets, fit_match_offsets, training_prior
-from heartline.planning.features import context_texts
 from heartline.planning.strategy import FEATURES, strategy_features
+from heartline.planning.trained import planner_texts
 from heartline.training.card import model_card
 from heartline.training.common import (
     embed_all, label_indices, progress_bar, read_dialogues, report, seed_everything, select_head, write_json,
@@ -61,11 +61,7 @@ def feature_matrix(examples: Sequence[SupporterExample], embedder: CachedEmbedde
 
 
 def all_texts(examples: Sequence[SupporterExample]) -> list[str]:
-    texts = []
-    for e in examples:
-        texts += context_texts(e.context)
-        texts += [t for t in emotion_texts(e.context.answered) if t is not None]
-    return texts
+    return [t for e in examples for t in planner_texts(e.context)]
 
 
 def _point(labels: tuple[str, ...], gold: Sequence[str], probs: np.ndarray) -> dict[str, float]:
