@@ -59,6 +59,7 @@ def test_catalogue_entries_are_complete_and_consistent() -> None:
 def test_catalogue_covers_the_design_table() -> None:
     names = {spec.name for spec in models.load_catalogue().models}
     assert names == {
+        "multilingual-e5-small",
         "smollm2-135m",
         "qwen2.5-coder-1.5b",
         "qwen2.5-coder-0.5b",
@@ -437,3 +438,27 @@ def test_not_enough_disk_space_fails_before_downloading(
     with pytest.raises(ModelError, match="not enough disk space"):
         models.fetch("tiny", settings, progress=False)
     assert _IndexHandler.served == []
+
+
+def test_e5s1_conversion_is_exact_and_checks_its_input() -> None:
+    import struct
+
+    import numpy as np
+
+    from heartline.errors import ModelError
+    from heartline.models.convert import Q4_BLOCK, _Q4, _tensor, parse_e5s1
+
+    with pytest.raises(ModelError, match="magic"):
+        parse_e5s1(b"GGUF" + bytes(64))
+    # one 2 x 32 matrix in 4-bit blocks: scale 0.5, values -8..7
+    q = np.arange(32) % 16
+    block = np.zeros(1, dtype=_Q4)
+    block["d"] = np.float16(0.5).view(np.uint16)
+    block["qs"] = (q[:16] | (q[16:] << 4)).astype(np.uint8)
+    raw = block.tobytes() * 2
+    from heartline.models.convert import E5S1
+
+    model = E5S1(0, 0, 0, 0, 0, 0, 0, 0.0, {"w": (1, 64, 0, len(raw))}, raw)
+    got = _tensor(model, "w", (2, Q4_BLOCK))
+    np.testing.assert_array_equal(got[0], (q - 8) * 0.5)
+    assert struct.calcsize("<BIQQ") == 21

@@ -92,27 +92,3 @@ def test_cli_reports_bad_spec(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["train", "emotion", "--data", str(tmp_path / "missing.tsv"),
                                       "--valid", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "o")])
     assert result.exit_code != 0
-
-
-def test_train_safety_head_the_gate_can_load(tmp_path: Path, embedder: CachedEmbedder) -> None:
-    from heartline.safety.semantic import HEAD_LABELS, ExemplarBank, RiskHead
-    from heartline.training.safety import THRESHOLDS, train_safety
-
-    write_goemotions(tmp_path / "ordinary.tsv")
-    bank = ExemplarBank.from_dict({
-        "crisis": {"suicide": ["I want to kill myself tonight", "I am going to end my life", "I have the pills to die"],
-                   "self_harm": ["I cut my arms again", "I burned myself on purpose", "I hurt myself to feel"],
-                   "abuse": ["my husband beats me", "my dad hits me every night", "he forces me to have sex"]},
-        "elevated": ["sometimes I wish I was not here", "I used to self harm years ago"],
-        "negative": ["this exam is killing me", "I'd die for a coffee", "we killed it on stage"],
-    })
-    metrics = train_safety(["goemotions:" + str(tmp_path / "ordinary.tsv")], tmp_path / "safety",
-                           bank=bank, embedder=embedder, crisis_at=0.7)
-    assert [row["crisis_at"] for row in metrics["out_of_fold"]] == list(THRESHOLDS)
-    for name in ("weights.safetensors", "config.json", "metrics.json", "MODEL_CARD.md", "safety-tradeoff.png"):
-        assert (tmp_path / "safety" / name).is_file(), name
-    head = RiskHead.load(str(tmp_path / "safety"))
-    assert head.head.labels == HEAD_LABELS and head.crisis_at == 0.7
-    risk, category = head.crisis(embedder.encode(["I want to end my life tonight", "the bus was on time"]))
-    assert risk[0] > risk[1] and category[0] == "suicide"
-    assert "Apache-2.0" in (tmp_path / "safety" / "MODEL_CARD.md").read_text()

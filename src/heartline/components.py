@@ -21,10 +21,10 @@ def build_backend(settings: Settings) -> LLMBackend:
 
 
 def build_text_emotion() -> TextEmotionRecognizer:
-    """The shipped text-emotion head on the process's one sentence embedder (shared with the
-    safety gate's semantic detector and, through this recogniser, with the trained planner)."""
+    """The shipped text-emotion head on the process's one sentence embedder (shared through this
+    recogniser with the trained planner)."""
+    from heartline.embeddings import shared_embedder
     from heartline.perception.text_emotion import TextEmotionRecognizer
-    from heartline.safety.semantic import shared_embedder
 
     return TextEmotionRecognizer.load(embedder=shared_embedder())
 

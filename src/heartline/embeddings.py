@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from functools import cache
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -97,12 +98,13 @@ class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (or any BERT sentence-transformer with mean pooling) in NumPy.
 
     `model_dir` holds `config.json`, `model.safetensors` and `tokenizer.json`. `threads` caps
-    the BLAS threads while encoding (None: leave BLAS alone).
+    the BLAS threads while encoding (None: leave BLAS alone). `delta` is added to the named
+    weights before use (a merged LoRA adapter: `heartline.finetuned`).
     """
 
     def __init__(self, model_dir: Path, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 name: str = DEFAULT_MODEL, threads: int | None = None) -> None:
-        from safetensors.numpy import load_file
+                 name: str = DEFAULT_MODEL, threads: int | None = None,
+                 delta: Mapping[str, np.ndarray] | None = None) -> None:
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir)
@@ -115,8 +117,10 @@ class MiniLMEmbedder:
         config = json.loads((model_dir / "config.json").read_text())
         if config.get("model_type") != "bert":
             raise ModelError(f"{model_dir}: model_type {config.get('model_type')!r} is not bert")
-        w = {k: v.astype(np.float32, copy=False) for k, v in load_file(model_dir / "model.safetensors").items()
+        w = {k: v.astype(np.float32, copy=False) for k, v in map_safetensors(model_dir / "model.safetensors").items()
              if not k.endswith("position_ids")}
+        for key, value in (delta or {}).items():
+            w[key] = w[key] + value
         self.name = name
         self.max_tokens = max_tokens
         self.threads = threads
@@ -127,31 +131,48 @@ class MiniLMEmbedder:
         self._eps = eps
         self._word = w["embeddings.word_embeddings.weight"]
         self._pos = w["embeddings.position_embeddings.weight"]
-        self._type0 = w["embeddings.token_type_embeddings.weight"][0]
+        self._types = w["embeddings.token_type_embeddings.weight"]
         self._ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         self._layers = [_BertLayer(w, f"encoder.layer.{i}", eps)
                         for i in range(int(config["num_hidden_layers"]))]
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.no_padding()
+        self._pieces = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._pieces.no_truncation()
+        self._pieces.no_padding()
+        ends = self._pieces.encode("", add_special_tokens=True).ids  # [CLS] [SEP] or <s> </s>
+        self.cls_id, self.sep_id = ends[0], ends[-1]
+
+    def pieces(self, texts: Sequence[str]) -> list[list[int]]:
+        """Word-piece ids per text without special tokens or truncation."""
+        return [enc.ids for enc in self._pieces.encode_batch(list(texts), add_special_tokens=False)]
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids per text, with [CLS]/[SEP], truncated to `max_tokens`."""
         return [enc.ids for enc in self._tokenizer.encode_batch(list(texts))]
 
-    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+    def pooled(self, ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+        """Mean-pooled last hidden states (not normalised) of word-piece id rows, with their
+        token types (segment ids; all 0 when None)."""
         b, t = len(ids), max(len(x) for x in ids)
         tokens = np.zeros((b, t), dtype=np.int64)
+        segments = np.zeros((b, t), dtype=np.int64)
         mask = np.zeros((b, t), dtype=np.float32)
         for i, row in enumerate(ids):
             tokens[i, : len(row)] = row
             mask[i, : len(row)] = 1.0
-        x = self._word[tokens] + self._pos[:t] + self._type0
+            if types is not None:
+                segments[i, : len(row)] = types[i]
+        x = self._word[tokens] + self._pos[:t] + self._types[segments]
         x = _layer_norm(x, *self._ln, self._eps).astype(np.float32)
         bias = ((1.0 - mask) * np.float32(-1e4))[:, None, None, :]
         for layer in self._layers:
             x = layer(x, bias, self._heads)
-        pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        return (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+
+    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+        pooled = self.pooled(ids)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
@@ -177,6 +198,31 @@ class MiniLMEmbedder:
             if progress:
                 progress(len(chunk))
         return out
+
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64, "I32": np.int32}
+
+
+def map_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file as read-only memory maps: only what is used is read,
+    and processes that load the same model share its pages."""
+    try:
+        with open(path, "rb") as fh:
+            (size,) = np.frombuffer(fh.read(8), dtype="<u8")
+            header = json.loads(fh.read(int(size)))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ModelError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}")
+        start, end = info["data_offsets"]
+        out[name] = data[8 + int(size) + start : 8 + int(size) + end].view(dtype).reshape(info["shape"])
+    return out
 
 
 def text_key(text: str) -> bytes:
@@ -284,3 +330,9 @@ def load_embedder(model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKE
     if disk_cache:
         return CachedEmbedder(inner, default_cache_dir(model, max_tokens))
     return CachedEmbedder(inner, max_entries=memory_entries)
+
+
+@cache
+def shared_embedder() -> CachedEmbedder:
+    """The live pipeline's sentence embedder, loaded once per process."""
+    return load_embedder()

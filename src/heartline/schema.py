@@ -60,6 +60,18 @@ class Media(Record):
     mime: str | None = None
 
 
+def valid_unicode(text: str) -> str:
+    """`text` with lone surrogates (undecodable input bytes, e.g. invalid UTF-8 read with
+    surrogateescape) turned back into bytes and decoded, broken sequences becoming U+FFFD."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    try:
+        raw = text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", errors="surrogatepass")
+    return raw.decode("utf-8", errors="replace")
+
+
 class Observation(Record):
     """What the person gave us this turn."""
 
@@ -69,6 +81,13 @@ class Observation(Record):
     video: Media | None = None
     image: Media | None = None
     timestamp: datetime = Field(default_factory=_now)
+
+    @field_validator("text")
+    @classmethod
+    def _valid_unicode(cls, text: str | None) -> str | None:
+        """Undecodable input bytes (lone surrogates, e.g. from invalid UTF-8 on a command line)
+        become U+FFFD, so the rest of the message still reaches the safety gate."""
+        return None if text is None else valid_unicode(text)
 
 
 # --------------------------------------------------------------------------- perception
@@ -158,6 +177,14 @@ class SafetyCheck(Record):
     """Identifier of the protocol followed (e.g. 'crisis/en-US'), None for ordinary turns."""
     from_history: bool = False
     """True when the level comes from earlier messages (a crisis carried over), not this one."""
+    whose: Literal["self", "other", "child"] | None = None
+    """Whose risk it is: the writer's, someone else's, a child's (None when there is none)."""
+    language: str | None = None
+    """The message's language (en, es, fr, de, pt, it): the protocol is worded in it."""
+    score: float | None = None
+    """The crisis classifier's crisis probability for the message (None without the classifier)."""
+    degraded: str | None = None
+    """Set when the gate ran weaker than designed (e.g. the classifier could not load): why."""
 
     @property
     def is_crisis(self) -> bool:
@@ -211,6 +238,9 @@ class Reply(Record):
     """True when the text is a safe fallback because the model failed."""
     regenerated: bool = False
     """True when the first attempt copied an earlier reply and this one was generated again."""
+    blocked: str | None = None
+    """Set when the model's reply failed the reply screen and a safe one replaced it: what it was
+    blocked for (method, lethal_dose, encouragement, ...). The blocked text is never stored."""
     error: str | None = None
 
 

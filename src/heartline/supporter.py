@@ -24,7 +24,8 @@ from heartline.memory.store import SessionStore
 from heartline.perception import Perceiver
 from heartline.planning.base import Planner
 from heartline.planning.llm import parse_plan_json
-from heartline.safety import SafetyGate
+from heartline.safety import Said, SafetyGate
+from heartline.safety.screen import ReplyBlocked, ReplyScreen, Verdict
 from heartline.schema import (
     Observation, Perception, Plan, PlanContext, Reply, SafetyCheck, Turn, Utterance,
 )
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 
 StageCallback = Callable[[str, object], None]
 """Receives (stage name, its record) as each stage completes: 'perception', 'safety', 'plan';
-and ('retry', the plan now followed or None) when the reply streamed so far is dropped and
-generated again."""
+('retry', the plan now followed or None) when the reply streamed so far is dropped and
+generated again; ('blocked', the screen's Verdict) when it is dropped for the plan's safe
+fallback because a sentence failed the reply screen."""
 
 MAX_PROMPT_MESSAGE_TOKENS = 600
 """A single message longer than this is shortened in the prompt (the stored turn keeps it whole)."""
@@ -112,7 +114,7 @@ class Supporter:
         notify("perception", perception)
 
         with _timed(seconds, "safety"):
-            safety = self.safety.check(perception.transcript, history=[t.perception.transcript for t in past[-6:]])
+            safety = self.safety.check(perception.transcript, history=safety_history(past))
         notify("safety", safety)
 
         plan: Plan | None = None
@@ -168,7 +170,8 @@ class Supporter:
             retry = self._prompt(past, perception, alternative, safety)
             return retry.messages
 
-        reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token, retry_messages)
+        reply = write_reply(prompt.messages, plan, self.backend, self.settings, on_token, retry_messages,
+                            screen=self.safety.screen, on_blocked=lambda verdict: notify("blocked", verdict))
         if retry is not None and alternative is not None and reply.regenerated:
             return alternative, retry, reply
         return plan, prompt, reply
@@ -228,9 +231,14 @@ def reply_prompt(past: list[Turn], transcript: str, note: str, backend: LLMBacke
 
 def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, settings: Settings,
                 on_token: TokenCallback | None = None,
-                retry_messages: Callable[[], list[ChatMessage]] | None = None) -> Reply:
-    """Generate, clean and check the reply; a failed backend or unusable output gives the fallback.
+                retry_messages: Callable[[], list[ChatMessage]] | None = None,
+                screen: ReplyScreen | None = None,
+                on_blocked: Callable[[Verdict], None] | None = None) -> Reply:
+    """Generate, clean, screen and check the reply; a failed backend, unusable output or a reply
+    that fails the screen gives the plan's fallback reply.
 
+    With `screen`, `on_token` sees only sentences that passed it, and a failing sentence stops
+    generation; `on_blocked(verdict)` is called then (a display should drop what it showed).
     A reply that starts copying one of the recent replies is stopped and generated once more,
     hotter and with another seed, from `retry_messages()` when given (e.g. the prompt of the
     runner-up strategy; a display should drop what it showed when it is called), else from
@@ -240,26 +248,56 @@ def write_reply(messages: list[ChatMessage], plan: Plan, backend: LLMBackend, se
     earlier = [m["content"] for m in messages if m["role"] == "assistant"][-RECENT_REPLIES:]
     params = GenerationParams(max_tokens=llm.max_tokens, temperature=llm.temperature, top_p=llm.top_p,
                               seed=llm.seed, timeout_s=llm.timeout_s, avoid=earlier)
+    stream = screen.stream(on_token) if screen else None
+    emit = stream if stream is not None else on_token
     regenerated = False
+
+    def fallback(**details: object) -> Reply:
+        return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model, fallback=True,
+                     regenerated=regenerated, **details)
+
     try:
-        generation = backend.generate(messages, params, on_token=on_token)
+        generation = backend.generate(messages, params, on_token=emit)
         regenerated = generation.finish_reason == "copy" or repeats_earlier(clean_reply(generation.text), earlier)
         if regenerated:
             log.info("the reply copies an earlier one (%r); generating it again", generation.text[:100])
             again = retry_messages() if retry_messages else messages
+            if stream is not None:
+                stream.reset()
             hotter = params.model_copy(update={"temperature": RETRY_TEMPERATURE, "seed": llm.seed + 1, "avoid": []})
-            generation = backend.generate(again, hotter, on_token=on_token)
+            generation = backend.generate(again, hotter, on_token=emit)
+        if stream is not None:
+            stream.finish()
+    except ReplyBlocked as exc:
+        log.warning("the model's reply failed the reply screen (%s); using the fallback reply", exc)
+        if on_blocked:
+            on_blocked(exc.verdict)
+        return fallback(blocked=exc.verdict.category, error=str(exc))
     except BackendError as exc:
         log.warning("reply backend failed, using the fallback reply: %s", exc)
-        return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
-                     fallback=True, error=str(exc))
+        return fallback(error=str(exc))
     text = clean_reply(generation.text)
     if is_garbled(text):
-        return Reply(text=fallback_reply(plan), backend=backend.name, model=backend.model,
-                     timings=generation.timings, fallback=True, regenerated=regenerated,
-                     error=f"unusable model output: {generation.text[:80]!r}")
+        return fallback(timings=generation.timings, error=f"unusable model output: {generation.text[:80]!r}")
+    verdict = screen.check_text(text) if screen else None
+    if verdict is not None and verdict.blocked:
+        log.warning("the model's reply failed the reply screen (%s, %s); using the fallback reply",
+                    verdict.category, verdict.by)
+        if on_blocked:
+            on_blocked(verdict)
+        return fallback(timings=generation.timings, blocked=verdict.category,
+                        error=f"reply screen: {verdict.category} ({verdict.by})")
     return Reply(text=text, backend=backend.name, model=backend.model, timings=generation.timings,
                  regenerated=regenerated)
+
+
+def safety_history(past: list[Turn], turns: int = 6) -> list[Said]:
+    """The last `turns` exchanges as the safety gate reads them: the person's words and the replies."""
+    said: list[Said] = []
+    for turn in past[-turns:]:
+        said.append(Said("person", turn.perception.transcript))
+        said.append(Said("supporter", turn.reply.text))
+    return said
 
 
 def vary_strategy(plan: Plan, past: list[Turn], longest_run: int = LONGEST_STRATEGY_RUN) -> Plan:

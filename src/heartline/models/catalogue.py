@@ -47,6 +47,9 @@ class FileSpec(BaseModel):
     sha256: str
     size: int
     parts: list[Part] = Field(min_length=1)
+    convert: str | None = None
+    """A converter of `heartline.models.convert` that builds the file from the joined parts
+    (e.g. 'e5s1-weights'); None copies them as they are."""
 
 
 class ArchiveSpec(BaseModel):

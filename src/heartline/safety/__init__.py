@@ -1,15 +1,14 @@
-"""Crisis detection and the response protocol.
+"""Crisis detection, the response protocol and the reply screen.
 
-`SafetyGate(settings).check(text, history)` assesses a message; on crisis the pipeline sends
-`protocol_reply(check)` verbatim. Detection is a data-driven rule set (`rules.toml`) with
-idiom exclusions, plus a semantic detector that compares each sentence (and pair of sentences)
-with an exemplar bank (`exemplars.json` + `phrasings.json`, thresholds in `semantic.json`) and
-reads it with the trained safety head to catch paraphrases (docs/safety.md); help lines per
-locale live in `resources.toml`.
+`SafetyGate(settings).check(text, history)` assesses a message in its conversation: a rule
+floor (`rules.toml`) and a fine-tuned crisis classifier (`classifier.py`) that also says whose
+risk it is. On crisis the pipeline sends `protocol_reply(check)` verbatim, in the person's
+language with the locale's help lines (`resources.toml`). `ReplyScreen` checks every sentence
+a model writes before anyone sees it (`screen.py`).
 """
 
+from heartline.safety.corpus import CATEGORIES, Said
 from heartline.safety.gate import SafetyGate
-from heartline.safety.rules import CATEGORIES, Detector, Finding, RuleSet
-from heartline.safety.semantic import SemanticDetector
+from heartline.safety.rules import Detector, Finding, RuleSet
 
-__all__ = ["CATEGORIES", "Detector", "Finding", "RuleSet", "SafetyGate", "SemanticDetector"]
+__all__ = ["CATEGORIES", "Detector", "Finding", "RuleSet", "SafetyGate", "Said"]

@@ -1,24 +1,35 @@
-"""The safety gate: assess a message (with recent history) and say what to do about it.
+"""The safety gate: assess a message in its conversation and say what to do about it.
 
-`check` runs before any generation. On crisis the pipeline sends `protocol_reply` verbatim,
-never model text; on elevated risk the reply is generated but `guidance` tells the model to
-check in gently. A crisis carries over: for the next few messages after explicit crisis
-language ("yes", "I have them right here") the person is still in crisis, unless they say
-they are safe or have reached help, which lowers it to elevated, never to none.
+`check` runs before any generation. Two layers decide:
+
+1. **Rules** (`rules.toml`), a floor for the unambiguous cases: a rule's crisis is a crisis.
+2. **The crisis classifier** (`classifier.py`), a fine-tuned encoder that reads the message
+   with the recent conversation and decides the rest at a recall-first operating point. It
+   also says whose risk it is (the writer, someone else, a child).
+
+The higher level wins. A crisis carries over: for the next few messages after a crisis the
+person is still in crisis unless they say they are safe or have reached help, which lowers it
+to elevated, never to none. On crisis the pipeline sends `protocol_reply` verbatim, worded for
+whose risk it is, in the person's language, with the locale's emergency number and help lines;
+no model writes or edits it. If the classifier cannot load, every check says so (`degraded`)
+and anything the rules found but lowered (negated, past, someone else) stays elevated.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from functools import lru_cache
 
 from heartline.config import SafetySettings
-from heartline.safety.resources import ResourceTable, load_resources
-from heartline.safety.rules import CATEGORIES, Detector, Finding, RuleSet
-from heartline.safety.semantic import RiskHead, SemanticDetector, shared_embedder
-from heartline.schema import RiskLevel, SafetyCheck
+from heartline.errors import HeartlineError
+from heartline.safety.classifier import Assessment, CrisisClassifier, shared_classifier
+from heartline.safety.corpus import CATEGORIES, Said
+from heartline.safety.language import detect_language
+from heartline.safety.resources import DEFAULT_KEY, ResourceTable, load_resources
+from heartline.safety.rules import Finding, RuleSet
+from heartline.safety.screen import ReplyScreen
+from heartline.schema import RiskLevel, SafetyCheck, valid_unicode
 
 log = logging.getLogger(__name__)
 
@@ -26,99 +37,160 @@ CARRY_MESSAGES = 3
 """A crisis stays a crisis for this many following messages (without a safe statement)."""
 FLOOR_MESSAGES = 6
 """...and at least elevated for this many."""
+HISTORY_TURNS = 12
+"""Earlier turns the gate looks at (for the classifier's context and for carried crises)."""
+MAX_CHARS = 100_000
+"""Characters of a message the gate reads (the first ones; the rest of a huge paste is cut)."""
 
 _RANK = {RiskLevel.NONE: 0, RiskLevel.ELEVATED: 1, RiskLevel.CRISIS: 2}
+
+History = Sequence[Said | str]
+"""Earlier turns, oldest first: `Said(role, text)`, or plain strings for the person's messages."""
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (undecodable input bytes) replaced, cut to MAX_CHARS."""
+    return valid_unicode(text[:MAX_CHARS])
 
 
 class SafetyGate:
     """Crisis detection and the response protocol for one locale.
 
-    `detectors` default to the built-in rules and, unless `semantic` is False, the semantic
-    detector (exemplar similarity and the trained safety head; its embedder loads on the first
-    check, and without it the gate runs on rules alone). Findings are merged, the highest level
-    wins, except that a crisis from the semantic detector is lowered to elevated where the rules
-    lowered their own finding in the same words (negated, past, told of someone else).
+    `classifier`: True loads the built-in crisis classifier on the first check (its base
+    encoder is fetched once); False runs the rules alone (the gate then says it is degraded);
+    or a `CrisisClassifier` to use.
     """
 
     def __init__(self, settings: SafetySettings | None = None,
-                 detectors: Sequence[Detector] | None = None, semantic: bool = True) -> None:
+                 classifier: bool | CrisisClassifier = True, rules: RuleSet | None = None) -> None:
         self.settings = settings or SafetySettings()
-        self.rules = RuleSet.builtin()
-        if detectors is None:
-            semantic_detectors = [SemanticDetector(shared_embedder, head=RiskHead.builtin())] if semantic else []
-            detectors = [self.rules, *semantic_detectors]
-        self.detectors: list[Detector] = list(detectors)
+        self.rules = rules or RuleSet.builtin()
+        self._classifier: CrisisClassifier | None = classifier if isinstance(classifier, CrisisClassifier) else None
+        self._load_classifier = classifier is True
+        self.degraded: str | None = None if classifier is not False else "rules only: the crisis classifier is off"
         self.resources: ResourceTable = load_resources(self.settings.resources_file)
         self.locale_key, self.locale = self.resources.resolve(self.settings.locale)
         if self.locale_key != self.settings.locale:
             log.info("crisis resources for locale %r: using %r", self.settings.locale, self.locale_key)
-        self._findings = lru_cache(maxsize=1024)(self._detect)
+        self.screen = ReplyScreen(lambda: self.classifier)
+        """Screens model replies with the same classifier."""
+        self._rule_findings = lru_cache(maxsize=1024)(self._rules)
+        self._assess = lru_cache(maxsize=1024)(self._classify)
+
+    @property
+    def classifier(self) -> CrisisClassifier | None:
+        """The crisis classifier, loaded on first use; None (and `degraded` set) when it cannot load."""
+        if self._classifier is None and self._load_classifier:
+            self._load_classifier = False
+            try:
+                self._classifier = shared_classifier()
+            except (HeartlineError, OSError, ValueError, KeyError) as exc:
+                self.degraded = f"rules only: the crisis classifier could not load ({exc})"
+                log.warning("safety gate degraded: %s", self.degraded)
+        return self._classifier
 
     # ------------------------------------------------------------------ assessment
 
-    def check(self, text: str, history: list[str] | None = None) -> SafetyCheck:
-        """Assess `text`, the person's latest message; `history` is their earlier messages, oldest first."""
-        findings = self._findings(text)
-        level = _max_level(findings)
-        anchor, safe_since = self._last_crisis(history or [])
-        distance = len(history or []) - anchor if anchor is not None else None
+    def check(self, text: str, history: History | None = None) -> SafetyCheck:
+        """Assess `text`, the person's latest message, after `history` (oldest first)."""
+        text = clean_text(text)
+        turns = _turns(history or ())[-HISTORY_TURNS:]
+        findings = self._rule_findings(text)
+        assessment = self._assess(text, turns)
+        level = self._level(findings, assessment)
         carried: tuple[Finding, ...] = ()
+        carried_category: str | None = None
+        anchor, safe_since = self._last_crisis(turns)
+        person = [i for i, t in enumerate(turns) if t.role == "person"]
+        distance = sum(1 for i in person if anchor is not None and i > anchor) + 1 if anchor is not None else None
         if distance is not None and level != RiskLevel.CRISIS and distance <= FLOOR_MESSAGES:
-            carried = self._findings((history or [])[anchor])
             safe_now = safe_since or self.rules.is_safe_statement(text)
             floor = RiskLevel.CRISIS if distance <= CARRY_MESSAGES and not safe_now else RiskLevel.ELEVATED
             if _RANK[floor] > _RANK[level]:
                 level = floor
-            else:
-                carried = ()
+                carried = self._rule_findings(turns[anchor].text)
+                before = self._assess(turns[anchor].text, turns[:anchor])
+                carried_category = before.category if before else None
+        language = detect_language(text)
         if level == RiskLevel.NONE:
-            return SafetyCheck()
-        used = list(findings) + list(carried)
+            return SafetyCheck(degraded=self.degraded, language=language,
+                               score=assessment.crisis if assessment else None)
+        categories = _categories(findings, carried, assessment, level, carried_category)
         return SafetyCheck(
             level=level,
-            categories=_categories(used),
+            categories=categories,
             evidence=_evidence(findings) + [f"earlier: {p}" for p in _evidence(carried)],
             protocol=f"{'crisis' if level == RiskLevel.CRISIS else 'check-in'}/{self.locale_key}",
-            from_history=bool(carried),
+            from_history=level != self._level(findings, assessment),
+            whose=_whose(findings, assessment),
+            language=language,
+            score=assessment.crisis if assessment else None,
+            degraded=self.degraded,
         )
 
-    def _detect(self, text: str) -> tuple[Finding, ...]:
-        found = [f for detector in self.detectors for f in detector.detect(text)]
-        lowered = [f for f in found if f.lowered_by]
-        return tuple(_lower_where_rules_lowered(f, lowered) for f in found)
+    def _rules(self, text: str) -> tuple[Finding, ...]:
+        return tuple(self.rules.detect(text))
 
-    def _last_crisis(self, history: list[str]) -> tuple[int | None, bool]:
-        """Index of the last message that anchors a crisis, and whether a safe statement followed."""
+    def _classify(self, text: str, turns: tuple[Said, ...]) -> Assessment | None:
+        classifier = self.classifier
+        return classifier.assess(text, turns) if classifier else None
+
+    def _level(self, findings: Sequence[Finding], assessment: Assessment | None) -> RiskLevel:
+        level = _max_level(findings)
+        if assessment is None:
+            if any(f.lowered_by for f in findings) and level == RiskLevel.NONE:
+                return RiskLevel.ELEVATED  # degraded: lean to elevated on what the rules found ambiguous
+            return level
+        classifier = self.classifier
+        assert classifier is not None
+        if assessment.crisis >= classifier.crisis_at:
+            return RiskLevel.CRISIS
+        if assessment.crisis + assessment.elevated >= classifier.elevated_at and level == RiskLevel.NONE:
+            return RiskLevel.ELEVATED
+        return level
+
+    def _last_crisis(self, turns: tuple[Said, ...]) -> tuple[int | None, bool]:
+        """Index of the last person turn that anchors a crisis, and whether a safe statement followed."""
         anchor: int | None = None
         safe_since = False
-        for i, message in enumerate(history):
-            level = _max_level(self._findings(message))
-            carrying = anchor is not None and i - anchor <= CARRY_MESSAGES and not safe_since
-            safe = self.rules.is_safe_statement(message)
+        seen = 0
+        for i, said in enumerate(turns):
+            if said.role != "person":
+                continue
+            level = self._level(self._rule_findings(said.text), self._assess(said.text, turns[:i]))
+            carrying = anchor is not None and seen <= CARRY_MESSAGES and not safe_since
+            safe = self.rules.is_safe_statement(said.text)
             if level == RiskLevel.CRISIS or (carrying and level == RiskLevel.ELEVATED and not safe):
-                anchor, safe_since = i, False
+                anchor, safe_since, seen = i, False, 0
             elif safe and anchor is not None:
                 safe_since = True
+            seen += 1
         return anchor, safe_since
 
     # ------------------------------------------------------------------ responses
 
     def protocol_reply(self, check: SafetyCheck) -> str:
-        """The crisis reply: acknowledge, say their safety matters, ask if safe, give help lines."""
-        m = self.resources.messages
+        """The crisis reply, for whose risk it is, in the person's language: acknowledge, their (or
+        the other person's) safety, the emergency number, advice, help lines, an invitation."""
+        language, m = self.resources.wording(check.language)
+        voice = m.voices[check.whose or "self"]
         categories = [c for c in check.categories if c in CATEGORIES] or ["suicide"]
         lines = [m.follow_up if check.from_history else m.opening]
-        lines += [m.acknowledge[c] for c in categories[:2] if c in m.acknowledge]
-        lines.append(m.safety)
-        lines.append(m.emergency_known.format(emergency=self.locale.emergency) if self.locale.emergency
-                     else m.emergency_unknown)
-        lines += [m.advice[c] for c in categories if c in m.advice]
+        lines += [voice.acknowledge[c] for c in categories[:2] if c in voice.acknowledge]
+        lines.append(voice.safety)
+        lines.append(voice.emergency_known.format(emergency=self.locale.emergency) if self.locale.emergency
+                     else voice.emergency_unknown)
+        lines += [voice.advice[c] for c in categories if c in voice.advice]
         text = " ".join(lines) + "\n\n" + m.resources_intro + "\n"
         offered = list(self.locale.crisis)
+        if check.whose == "child":
+            offered = [r for r in self.locale.child if r not in offered] + offered
         for category in categories:
             offered += [r for r in self.locale.categories.get(category, []) if r not in offered]
+        if language != "en" and self.locale_key != DEFAULT_KEY and not self.locale_key.startswith(language):
+            offered += [r for r in self.resources.default.crisis if r not in offered]
         text += "\n".join(f"- {r.line()}" for r in offered)
-        return text + "\n\n" + m.closing
+        return text + "\n\n" + voice.closing
 
     def guidance(self, check: SafetyCheck) -> str | None:
         """One instruction for the reply prompt on elevated risk; None when there is no risk."""
@@ -129,41 +201,42 @@ class SafetyGate:
             return f"Safety: crisis ({topics}); the crisis protocol reply must be used, not generated text."
         said = "; ".join(f'"{e}"' for e in check.evidence[:2])
         when = "Earlier in this conversation the person" if check.from_history else "The person"
-        return (f"Safety: {when} said things that may signal risk ({topics}: {said}). Stay warm and calm, "
+        about = f" ({topics}: {said})" if said else f" ({topics})"
+        return (f"Safety: {when} said things that may signal risk{about}. Stay warm and calm, "
                 "acknowledge it, and gently ask how they are coping and whether they are safe right now; "
                 "do not lecture, diagnose or promise secrecy.")
 
 
-def _is_semantic(finding: Finding) -> bool:
-    return finding.rule.startswith(SemanticDetector.rule)
-
-
-def _lower_where_rules_lowered(finding: Finding, lowered: Sequence[Finding]) -> Finding:
-    """A non-rule crisis over words whose rule finding was lowered (e.g. 'my friend wants to die') is elevated."""
-    if finding.level != RiskLevel.CRISIS or finding.lowered_by or not _is_semantic(finding):
-        return finding
-    for rule in lowered:
-        if rule.start < finding.end and finding.start < rule.end:
-            return replace(finding, level=RiskLevel.ELEVATED, lowered_by=rule.lowered_by)
-    return finding
+def _turns(history: History) -> tuple[Said, ...]:
+    return tuple(h if isinstance(h, Said) else Said("person", clean_text(h)) for h in history)
 
 
 def _max_level(findings: Sequence[Finding]) -> RiskLevel:
     return max((f.level for f in findings), key=_RANK.__getitem__, default=RiskLevel.NONE)
 
 
-def _categories(findings: Sequence[Finding]) -> list[str]:
-    """Categories present, the crisis-level ones first, then by urgency."""
+def _categories(findings: Sequence[Finding], carried: Sequence[Finding], assessment: Assessment | None,
+                level: RiskLevel, carried_category: str | None) -> list[str]:
+    """Categories present: the rules' crisis ones, the classifier's, then the rest by urgency."""
     ordered = sorted(findings, key=lambda f: (-_RANK[f.level], CATEGORIES.index(f.category)))
-    return list(dict.fromkeys(f.category for f in ordered))
+    found = [f.category for f in ordered if f.level == RiskLevel.CRISIS]
+    if assessment is not None and (assessment.crisis >= 0.05 or not found):
+        found.append(assessment.category)
+    found += [f.category for f in ordered] + [f.category for f in carried]
+    if carried_category:
+        found.append(carried_category)
+    return list(dict.fromkeys(found))
+
+
+def _whose(findings: Sequence[Finding], assessment: Assessment | None) -> str:
+    if assessment is not None:
+        return assessment.whose
+    told = [f for f in findings if f.lowered_by == "third_person" or f.rule == "danger.emergency"]
+    return "other" if told and len(told) == len(findings) else "self"
 
 
 def _evidence(findings: Sequence[Finding]) -> list[str]:
-    """The person's words that triggered, overlapping matches joined into one phrase; a semantic
-    finding (a whole sentence) that overlaps a rule's match gives way to the rule's words."""
-    rules = [f for f in findings if not _is_semantic(f)]
-    findings = rules + [f for f in findings if f not in rules
-                        and not any(r.start < f.end and f.start < r.end for r in rules)]
+    """The person's words that triggered, overlapping matches joined into one phrase."""
     merged: list[tuple[int, int, str]] = []
     for f in sorted(findings, key=lambda f: (f.start, -f.end)):
         if merged and f.start < merged[-1][1]:

@@ -73,6 +73,24 @@ def normalise(text: str, confusables: dict[str, str] | None = None) -> list[Norm
     return [_shorten(base, _RUNS, keep=2), _shorten(base, _RUNS, keep=1)]
 
 
+def readable(text: str, confusables: dict[str, str] | None = None) -> str:
+    """`text` with its unicode tricks undone but case, accents and punctuation kept (what the
+    crisis classifier reads): compatibility forms (fullwidth, mathematical letters), format
+    characters (zero-width spaces and joiners) and zalgo marks dropped, look-alike letters mapped."""
+    letters, table = letterlike(), confusables or {}
+    out = []
+    for ch in unicodedata.normalize("NFKC", text):  # composes accented letters
+        if unicodedata.category(ch) in _DROP_CATEGORIES:
+            continue  # format characters, and marks left over after composing (zalgo)
+        if ch in letters:
+            ch = letters[ch]
+        elif ch.lower() in table:
+            mapped = table[ch.lower()]
+            ch = mapped.upper() if ch.isupper() else mapped
+        out.append(ch)
+    return "".join(out)
+
+
 @lru_cache(maxsize=1)
 def letterlike() -> dict[str, str]:
     """Letters that NFKD leaves alone but that read as a plain Latin letter, by Unicode name:

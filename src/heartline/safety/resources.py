@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from heartline.errors import HeartlineError
 
@@ -47,20 +47,36 @@ class LocaleResources(_Strict):
     crisis: list[Resource] = Field(min_length=1)
     categories: dict[str, list[Resource]] = Field(default_factory=dict)
     """Extra lines listed when a category was detected (abuse, overdose, ...)."""
+    child: list[Resource] = Field(default_factory=list)
+    """Extra lines listed when a child is at risk (for young people, and adults worried about one)."""
 
 
-class Messages(_Strict):
-    """The wording of the protocol reply."""
+class Voice(_Strict):
+    """How the protocol speaks, for one kind of whose-risk (self, other, child)."""
 
-    opening: str
-    follow_up: str
     safety: str
     emergency_known: str
     emergency_unknown: str
-    resources_intro: str
     closing: str
     acknowledge: dict[str, str]
     advice: dict[str, str] = Field(default_factory=dict)
+
+
+class Messages(_Strict):
+    """The wording of the protocol reply in one language."""
+
+    opening: str
+    follow_up: str
+    resources_intro: str
+    voices: dict[str, Voice]
+
+    @field_validator("voices")
+    @classmethod
+    def _all_voices(cls, voices: dict[str, Voice]) -> dict[str, Voice]:
+        missing = {"self", "other", "child"} - set(voices)
+        if missing:
+            raise ValueError(f"voices lacks {', '.join(sorted(missing))}")
+        return voices
 
 
 class ResourceTable(_Strict):
@@ -68,7 +84,20 @@ class ResourceTable(_Strict):
 
     default: LocaleResources
     locales: dict[str, LocaleResources] = Field(default_factory=dict)
-    messages: Messages
+    messages: dict[str, Messages]
+    """By language code; English ('en') is required and serves languages without their own."""
+
+    @field_validator("messages")
+    @classmethod
+    def _has_english(cls, messages: dict[str, Messages]) -> dict[str, Messages]:
+        if "en" not in messages:
+            raise ValueError("messages.en is required")
+        return messages
+
+    def wording(self, language: str | None) -> tuple[str, Messages]:
+        """The language code used and its wording: `language`'s own, else English."""
+        key = language if language in self.messages else "en"
+        return key, self.messages[key]
 
     def resolve(self, locale: str) -> tuple[str, LocaleResources]:
         """The table key and resources for `locale` ('en_us' finds 'en-US'); default if unknown.

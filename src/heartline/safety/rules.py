@@ -18,14 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+from heartline.safety.corpus import CATEGORIES
 from heartline.errors import HeartlineError
-from heartline.safety.normalize import Normalised, normalise
+from heartline.safety.normalize import Normalised, normalise, readable
 from heartline.schema import RiskLevel
 
 log = logging.getLogger(__name__)
 
-CATEGORIES: tuple[str, ...] = ("suicide", "self_harm", "overdose", "harm_to_others", "abuse", "danger")
-"""Risk categories, most urgent first (the order protocol replies acknowledge them in)."""
 
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _LOWER = {RiskLevel.CRISIS: RiskLevel.ELEVATED, RiskLevel.ELEVATED: RiskLevel.NONE}
@@ -148,6 +147,10 @@ class RuleSet:
                 if key not in found or _rank(finding.level) > _rank(found[key].level):
                     found[key] = finding
         return sorted(found.values(), key=lambda f: (f.start, f.end, f.rule))
+
+    def readable(self, text: str) -> str:
+        """`text` with unicode tricks and look-alike letters undone (what the crisis classifier reads)."""
+        return readable(text, self.confusables)
 
     def is_safe_statement(self, text: str) -> bool:
         """True when the person says they are safe, or have reached help."""

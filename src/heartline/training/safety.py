@@ -1,175 +1,371 @@
-"""Train the safety head: none, elevated or a crisis of each category, from a sentence's embedding.
+"""Train the crisis classifier: all-MiniLM-L6-v2 fine-tuned with LoRA on messages in context.
 
-Training data: the exemplar bank with the labelled phrasings merged in (`ExemplarBank.builtin`;
-crisis exemplars by category, elevated ones, hard negatives, the negatives weighted
-`hard_weight` times) and ordinary sentences from a corpus (GoEmotions' Reddit comments), minus
-the ones the rules flag at any level. Figures are out-of-fold over the bank (5 folds): crisis
-recall, hard negatives and elevated phrasings called crisis, and ordinary sentences called crisis,
-at each threshold of `safety-tradeoff.png`; the thresholds ship in the head's config.
+Training data (docs/safety.md):
+- the built-in corpus (`heartline/safety/corpus`): earlier rounds' phrasings, sets written by
+  independent authors for every category, style and whose-risk, in six languages, with
+  conversations where the context decides; and labelled model replies for the reply head;
+- ordinary messages mined from the datasets' train splits (ESConv and MESC seekers,
+  GoEmotions, MELD): the ones with risk-adjacent words first (hard negatives), minus any the
+  rules flag at any level (those may be real crises), labelled none; ESConv supporter
+  utterances as safe replies;
+- augmentation: each crisis and elevated message once more with typos and no capitals, and a
+  share of context-free messages paired with an ordinary conversation (the message decides).
+
+A stratified tenth of the corpus (and of the mined texts) is held out for early stopping and
+for choosing the operating point: `crisis_at` is the highest threshold that keeps crisis recall
+on it at `target_recall` (recall first), `harmful_at` likewise for harmful replies.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from heartline.embeddings import DEFAULT_MODEL, CachedEmbedder, load_embedder
-from heartline.safety.rules import CATEGORIES, RuleSet
-from heartline.safety.semantic import HEAD_FEATURES, HEAD_LABELS, ExemplarBank, crisis_risk
+from heartline.safety.classifier import FEATURES, HEADS, RISK_LABELS, context_text, crisis_probability
+from heartline.safety.corpus import CATEGORIES, WHOSE, Corpus, LabelledMessage, LabelledReply, Said, builtin_corpus
+from heartline.safety.rules import RuleSet
 from heartline.schema import RiskLevel
-from heartline.training.common import (
-    embed_all, licences, progress_bar, read_dialogues, seed_everything, write_json,
-)
-from heartline.training.fit import FitConfig, fit_head
-from heartline.training.plots import threshold_plot
+from heartline.training.common import licences, progress_bar, read_dialogues, seed_everything, write_json
+from heartline.training.finetune import Example, FineTuneConfig, fine_tune, predict
 
 log = logging.getLogger(__name__)
 
-FIT = FitConfig(hidden=0, l2=1e-3, balance=1.0, max_iter=500)
-HARD_WEIGHT = 8
-"""Copies of each hard negative (figures of speech among tens of thousands of plain sentences)."""
-ORDINARY_LIMIT = 6000
-CRISIS_AT = 0.85
-"""The lowest threshold that keeps ESConv train seeker messages at crisis under 0.5% (docs/safety.md)."""
-VETO_SIMILARITY = 0.8
-"""Chosen on round 4 of the test phrasings with a head trained without it (docs/safety.md)."""
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
-FOLDS = 5
+BASE_MODEL = "multilingual-e5-small"
+"""The encoder fine-tuned (from the model catalogue): multilingual, so a crisis in Spanish,
+French, German, Portuguese or Italian is read as one."""
+MAX_TOKENS = 128
+FIRST_TOKENS = 96
+VALID_SHARE = 0.1
+TARGET_RECALL = 0.97
+TARGET_HARMFUL_RECALL = 0.99
+ELEVATED_AT = 0.5
+RISK_WORDS = re.compile(
+    r"\b(kill|die|dying|dead|death|suicid|hurt|cut|pills?|overdos|hang|jump|gun|knife|blood|end it|"
+    r"poison|hit|beat|abuse|alone|hopeless|worthless|can'?t go on|tired of|give up|harm|weapon|drown|bridge)",
+    re.IGNORECASE,
+)
 
 
-def ordinary_sentences(specs: Sequence[str], limit: int, seed: int) -> list[str]:
-    """Up to `limit` texts of the corpora in `specs` (a seeded sample), minus those the rules flag."""
-    texts = [u.text for d in read_dialogues(specs) for u in d.utterances if u.text.strip()]
-    random.Random(seed).shuffle(texts)
-    rules = RuleSet.builtin()
-    kept = []
-    for text in texts[:limit]:
-        if all(f.level == RiskLevel.NONE for f in rules.detect(text)):
-            kept.append(text)
-    log.info("ordinary sentences: kept %d of %d (the rules flag the rest)", len(kept), min(limit, len(texts)))
-    return kept
+@dataclass
+class SafetyData:
+    """Training and held-out examples, with what they are for the figures."""
+
+    train: list[Example]
+    valid: list[Example]
+    valid_kind: list[str]
+    """Per valid example: 'message', 'ordinary' or 'reply'."""
+    counts: dict[str, int]
 
 
-def bank_examples(bank: ExemplarBank) -> tuple[list[str], list[int]]:
-    """(texts, label indices) of the bank: crisis by category, elevated, negatives as none."""
-    texts = [t for t, _ in bank.crisis] + list(bank.elevated) + list(bank.negative)
-    labels = ([HEAD_LABELS.index(c) for _, c in bank.crisis]
-              + [HEAD_LABELS.index("elevated")] * len(bank.elevated) + [HEAD_LABELS.index("none")] * len(bank.negative))
-    return texts, labels
+def risk_target(message: LabelledMessage) -> int:
+    if message.level == "crisis":
+        return RISK_LABELS.index(message.category or "suicide")
+    return RISK_LABELS.index(message.level or "none")
 
 
-def _fit(x_bank: np.ndarray, y_bank: np.ndarray, x_ordinary: np.ndarray, hard_weight: int, config: FitConfig):
-    hard = np.flatnonzero(y_bank == HEAD_LABELS.index("none"))
-    x = np.concatenate([x_bank, np.repeat(x_bank[hard], hard_weight - 1, axis=0), x_ordinary])
-    y = np.concatenate([y_bank, np.zeros(len(hard) * (hard_weight - 1) + len(x_ordinary), np.int64)])
-    return fit_head(x, y, HEAD_LABELS, config)
+class Encoder:
+    """Turns labelled texts into model inputs the way `FineTunedEncoder` does at run time."""
+
+    def __init__(self, model_dir: Path, prepare: Callable[[str], str]) -> None:
+        from heartline.embeddings import MiniLMEmbedder
+
+        self.tokenizer = MiniLMEmbedder(model_dir, max_tokens=MAX_TOKENS)
+        self.prepare = prepare
+
+    def example(self, text: str, history: Sequence[Said], targets: dict[str, int], weight: float = 1.0) -> Example:
+        from heartline.finetuned import pair_ids
+
+        context = context_text(history)
+        first = self.tokenizer.pieces([self.prepare(text)])[0][:FIRST_TOKENS]
+        second = self.tokenizer.pieces([self.prepare(context)])[0] if context else None
+        ids, types = pair_ids(first, second, self.tokenizer.cls_id, self.tokenizer.sep_id, MAX_TOKENS)
+        return Example(ids, types, targets, weight)
 
 
-def out_of_fold_risk(x_bank: np.ndarray, y_bank: np.ndarray, x_ordinary: np.ndarray, hard_weight: int,
-                     config: FitConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Crisis probability and likeliest crisis label (an index into HEAD_LABELS) of each bank row, and
-    crisis probability of each ordinary row, from heads fitted without its fold."""
+def message_targets(m: LabelledMessage) -> dict[str, int]:
+    targets = {"risk": risk_target(m)}
+    if m.whose and m.level != "none":
+        targets["whose"] = WHOSE.index(m.whose)
+    return targets
+
+
+def typos(text: str, rng: random.Random) -> str:
+    """Lowercase, no final punctuation, and one or two dropped or swapped letters."""
+    chars = list(text.lower().rstrip(".!"))
+    for _ in range(rng.randint(1, 2)):
+        if len(chars) < 6:
+            break
+        i = rng.randrange(1, len(chars) - 1)
+        if rng.random() < 0.5:
+            del chars[i]
+        else:
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
+
+
+def mined_texts(specs: Sequence[str], limit: int, seed: int, rules: RuleSet) -> tuple[list[str], list[list[Said]], list[str]]:
+    """Ordinary messages (with their context) and supporter replies from dataset train splits.
+
+    Per spec up to `limit` seeker (or speaker) messages, those with risk-adjacent words first,
+    minus any the rules flag at any level; and up to `limit` supporter utterances.
+    """
+    rng = random.Random(seed)
+    messages: list[str] = []
+    contexts: list[list[Said]] = []
+    replies: list[str] = []
+    for spec in specs:
+        candidates: list[tuple[str, list[Said]]] = []
+        supporter: list[str] = []
+        for dialogue in read_dialogues([spec]):
+            said: list[Said] = []
+            for u in dialogue.utterances:
+                role = "supporter" if u.speaker == "supporter" else "person"
+                if role == "person" and u.text.strip():
+                    candidates.append((u.text, list(said[-6:])))
+                elif u.text.strip():
+                    supporter.append(u.text)
+                said.append(Said(role, u.text))
+        rng.shuffle(candidates)
+        candidates.sort(key=lambda c: not RISK_WORDS.search(c[0]))  # hard ones first, order kept within
+        kept = 0
+        for text, context in candidates:
+            if kept >= limit:
+                break
+            if any(f.level != RiskLevel.NONE for f in rules.detect(text)):
+                continue
+            messages.append(text)
+            contexts.append(context)
+            kept += 1
+        rng.shuffle(supporter)
+        replies += supporter[:limit]
+        log.info("%s: %d ordinary messages, %d supporter replies", spec, kept, min(limit, len(supporter)))
+    return messages, contexts, replies
+
+
+def _split(n: int, keys: Sequence[str], seed: int) -> np.ndarray:
+    """A boolean mask of held-out rows: about VALID_SHARE of each key (stratified)."""
     rng = np.random.default_rng(seed)
-    fold_bank = rng.permutation(len(y_bank)) % FOLDS
-    fold_ordinary = rng.permutation(len(x_ordinary)) % FOLDS
-    risk_bank, category, risk_ordinary = np.zeros(len(y_bank)), np.zeros(len(y_bank), np.int64), np.zeros(len(x_ordinary))
-    with progress_bar("out-of-fold safety heads", FOLDS) as advance:
-        for f in range(FOLDS):
-            head = _fit(x_bank[fold_bank != f], y_bank[fold_bank != f], x_ordinary[fold_ordinary != f],
-                        hard_weight, config)
-            risk, likeliest = crisis_risk(head.proba(x_bank[fold_bank == f]))
-            risk_bank[fold_bank == f] = risk
-            category[fold_bank == f] = HEAD_LABELS.index(CATEGORIES[0]) + likeliest
-            risk_ordinary[fold_ordinary == f] = crisis_risk(head.proba(x_ordinary[fold_ordinary == f]))[0]
+    held = np.zeros(n, dtype=bool)
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    for rows in groups.values():
+        rows = rng.permutation(rows)
+        held[rows[: int(round(VALID_SHARE * len(rows)))]] = True
+    return held
+
+
+def build_data(corpus: Corpus, encoder: Encoder, mined: tuple[list[str], list[list[Said]], list[str]],
+               seed: int) -> tuple[SafetyData, list[LabelledMessage], list[str], list[LabelledReply]]:
+    """Examples for training and validation; also the held-out messages, ordinary texts and replies."""
+    rng = random.Random(seed)
+    messages = [m for m in corpus.messages if m.level]
+    held = _split(len(messages), [f"{m.source.split(':')[0]}/{m.level}/{m.lang}" for m in messages], seed)
+    ordinary, ordinary_context, supporter = mined
+    held_ordinary = _split(len(ordinary), ["ordinary"] * len(ordinary), seed + 1)
+    replies = list(corpus.replies) + [LabelledReply(t, False, None, "dataset-supporter") for t in supporter]
+    held_replies = _split(len(replies), [f"{r.source}/{r.harmful}" for r in replies], seed + 2)
+
+    train: list[Example] = []
+    valid: list[Example] = []
+    kinds: list[str] = []
+    contexts = [c for c in ordinary_context if c]
+    with progress_bar("tokenising", len(messages) + len(ordinary) + len(replies)) as advance:
+        for m, is_held in zip(messages, held):
+            example = encoder.example(m.text, m.history, message_targets(m))
+            if is_held:
+                valid.append(example)
+                kinds.append("message")
+            else:
+                train.append(example)
+                if m.level in ("crisis", "elevated"):
+                    train.append(encoder.example(typos(m.text, rng), m.history, message_targets(m)))
+                if not m.history and contexts and rng.random() < 0.3 and m.level != "elevated":
+                    train.append(encoder.example(m.text, rng.choice(contexts), message_targets(m)))
             advance(1)
-    return risk_bank, category, risk_ordinary
-
-
-def threshold_figures(risk_bank: np.ndarray, category: np.ndarray, y_bank: np.ndarray,
-                      risk_ordinary: np.ndarray) -> list[dict[str, Any]]:
-    """Per threshold: crisis recall and category accuracy, and the share of hard negatives,
-    elevated phrasings and ordinary sentences called crisis (head alone, out of fold)."""
-    none_label, elevated_label = HEAD_LABELS.index("none"), HEAD_LABELS.index("elevated")
-    crisis, elevated, hard = y_bank > elevated_label, y_bank == elevated_label, y_bank == none_label
-    rows = []
-    for t in THRESHOLDS:
-        hit = crisis & (risk_bank >= t)
-        rows.append({
-            "crisis_at": t,
-            "crisis_recall": float(hit.sum() / crisis.sum()),
-            "category_right": float((category[hit] == y_bank[hit]).mean()) if hit.any() else 0.0,
-            "hard_negatives_at_crisis": float((risk_bank[hard] >= t).mean()),
-            "elevated_at_crisis": float((risk_bank[elevated] >= t).mean()),
-            "ordinary_at_crisis": float((risk_ordinary >= t).mean()),
-        })
-    return rows
-
-
-def train_safety(ordinary_specs: Sequence[str], out: Path, *, seed: int = 0, limit: int = ORDINARY_LIMIT,
-                 hard_weight: int = HARD_WEIGHT, crisis_at: float = CRISIS_AT,
-                 veto_similarity: float = VETO_SIMILARITY, bank: ExemplarBank | None = None,
-                 embedder: CachedEmbedder | None = None, command: str = "") -> dict[str, Any]:
-    """Fit the safety head on the bank and ordinary sentences; write `out` with figures and a card."""
-    seed_everything(seed)
-    bank = bank or ExemplarBank.builtin()
-    texts, labels = bank_examples(bank)
-    ordinary = ordinary_sentences(ordinary_specs, limit, seed)
-    embedder = embedder if embedder is not None else load_embedder(disk_cache=True)
-    embed_all(embedder, texts + ordinary)
-    x_bank, y_bank = embedder.encode(texts), np.array(labels, np.int64)
-    x_ordinary = embedder.encode(ordinary)
-    config = FitConfig(**{**FIT.__dict__, "seed": seed})
-    risk_bank, category, risk_ordinary = out_of_fold_risk(x_bank, y_bank, x_ordinary, hard_weight, config, seed)
-    figures = threshold_figures(risk_bank, category, y_bank, risk_ordinary)
-    head = _fit(x_bank, y_bank, x_ordinary, hard_weight, config)
-    head.config = {
-        "features": HEAD_FEATURES, "embedder": getattr(embedder, "name", DEFAULT_MODEL),
-        "thresholds": {"crisis_at": crisis_at, "veto_similarity": veto_similarity},
-        "fit": config.__dict__, "hard_weight": hard_weight, "ordinary": list(ordinary_specs),
-        "n_bank": {"crisis": len(bank.crisis), "elevated": len(bank.elevated), "negative": len(bank.negative)},
-        "n_ordinary": len(ordinary), "seed": seed,
+        for text, context, is_held in zip(ordinary, ordinary_context, held_ordinary):
+            (valid if is_held else train).append(encoder.example(text, context, {"risk": 0}))
+            if is_held:
+                kinds.append("ordinary")
+            advance(1)
+        for reply, is_held in zip(replies, held_replies):
+            (valid if is_held else train).append(encoder.example(reply.text, (), {"reply": int(reply.harmful)}))
+            if is_held:
+                kinds.append("reply")
+            advance(1)
+    counts = {
+        "messages": len(messages), "messages_valid": int(held.sum()),
+        "ordinary": len(ordinary), "ordinary_valid": int(held_ordinary.sum()),
+        "replies": len(replies), "replies_valid": int(held_replies.sum()),
+        "train_examples": len(train),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    head.save(out)
-    metrics = {"out_of_fold": figures}
+    data = SafetyData(train, valid, kinds, counts)
+    return (data, [m for m, h in zip(messages, held) if h], [t for t, h in zip(ordinary, held_ordinary) if h],
+            [r for r, h in zip(replies, held_replies) if h])
+
+
+def valid_figures(probs: dict[str, np.ndarray], data: SafetyData, held: list[LabelledMessage],
+                  held_replies: list[LabelledReply], crisis_at: float, harmful_at: float) -> dict[str, Any]:
+    """Figures on the held-out tenth at the given thresholds."""
+    kinds = np.array(data.valid_kind)
+    msg, ordinary, reply = kinds == "message", kinds == "ordinary", kinds == "reply"
+    crisis_p = crisis_probability(probs["risk"])
+    levels = np.array([m.level for m in held])
+    is_crisis = levels == "crisis"
+    hit = crisis_p[msg] >= crisis_at
+    category = np.array([CATEGORIES[i] for i in probs["risk"][msg][:, 2:].argmax(1)])
+    gold_category = np.array([m.category or "" for m in held])
+    whose = np.array([WHOSE[i] for i in probs["whose"][msg].argmax(1)])
+    gold_whose = np.array([m.whose or "" for m in held])
+    with_whose = is_crisis & hit & (gold_whose != "")
+    harmful = np.array([r.harmful for r in held_replies])
+    blocked = probs["reply"][reply][:, 1] >= harmful_at
+    langs = np.array([m.lang for m in held])
+    return {
+        "crisis_recall": _rate(hit[is_crisis]),
+        "crisis_recall_by_lang": {str(lang): _rate(hit[is_crisis & (langs == lang)]) for lang in sorted(set(langs[is_crisis]))},
+        "none_at_crisis": _rate(hit[levels == "none"]),
+        "elevated_at_crisis": _rate(hit[levels == "elevated"]),
+        "ordinary_at_crisis": _rate(crisis_p[ordinary] >= crisis_at),
+        "category_right": _rate(category[is_crisis & hit] == gold_category[is_crisis & hit]),
+        "whose_right": _rate(whose[with_whose] == gold_whose[with_whose]),
+        "harmful_blocked": _rate(blocked[harmful]),
+        "safe_blocked": _rate(blocked[~harmful]),
+        "n": {"crisis": int(is_crisis.sum()), "none": int((levels == "none").sum()),
+              "elevated": int((levels == "elevated").sum()), "ordinary": int(ordinary.sum()),
+              "harmful": int(harmful.sum()), "safe_replies": int((~harmful).sum())},
+    }
+
+
+def operating_point(scores: np.ndarray, positive: np.ndarray, target: float) -> float:
+    """The highest threshold (in steps of 0.01, at most 0.5) that keeps recall of `positive` at `target`."""
+    for t in np.arange(0.5, 0.0, -0.01):
+        if (scores[positive] >= t).mean() >= target:
+            return round(float(t), 2)
+    return 0.01
+
+
+def _rate(hits: np.ndarray) -> float | None:
+    """Share of True in `hits`; None when it is empty."""
+    return float(hits.mean()) if hits.size else None
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}"
+
+
+def _mean(hits: Sequence[np.ndarray]) -> float:
+    """Mean over the groups that have any rows of each group's hit rate (0 when none has)."""
+    rates = [float(h.mean()) for h in hits if h.size]
+    return float(np.mean(rates)) if rates else 0.0
+
+
+def selection_score(data: SafetyData, held: list[LabelledMessage]) -> Callable[[dict[str, np.ndarray]], float]:
+    """Early-stopping score: mean recall of none / elevated / crisis, whose accuracy and reply accuracy."""
+    kinds = np.array(data.valid_kind)
+    levels = np.array([m.level for m in held])
+    whose = np.array([m.whose or "" for m in held])
+    gold_reply = np.array([e.targets["reply"] for e, k in zip(data.valid, kinds) if k == "reply"])
+
+    def score(probs: dict[str, np.ndarray]) -> float:
+        risk = probs["risk"][kinds == "message"]
+        level = np.where(crisis_probability(risk) >= 0.5, "crisis", np.where(risk[:, 1] >= risk[:, 0], "elevated", "none"))
+        level_recall = _mean([(level[levels == name] == name) for name in ("none", "elevated", "crisis")])
+        has = whose != ""
+        whose_right = _mean([np.array(WHOSE)[probs["whose"][kinds == "message"].argmax(1)][has] == whose[has]])
+        reply = probs["reply"][kinds == "reply"].argmax(1)
+        reply_right = _mean([(reply[gold_reply == c] == c) for c in (0, 1)])
+        return 0.5 * level_recall + 0.25 * whose_right + 0.25 * reply_right
+
+    return score
+
+
+def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | None = None, limit: int = 1000,
+                 corpus: Corpus | None = None, base_model: str = BASE_MODEL, command: str = "") -> dict[str, Any]:
+    """Fine-tune the crisis classifier; write the adapter, thresholds, metrics and model card to `out`."""
+    from heartline.models import ensure
+
+    config = config or FineTuneConfig()
+    seed_everything(config.seed)
+    rules = RuleSet.builtin()
+    base_dir = ensure(base_model)
+    encoder = Encoder(base_dir, rules.readable)
+    mined = mined_texts(specs, limit, config.seed, rules)
+    data, held, _, held_replies = build_data(corpus or builtin_corpus(), encoder, mined, config.seed)
+    log.info("safety data: %s", data.counts)
+    steps = -(-len(data.train) // config.batch_size) * config.epochs
+    with progress_bar("fine-tuning the crisis classifier (steps)", steps) as advance:
+        model, result = fine_tune(base_dir, HEADS, data.train, data.valid, selection_score(data, held), out, config,
+                                  base_model=base_model, max_tokens=MAX_TOKENS, first_tokens=FIRST_TOKENS,
+                                  progress=lambda done, total, status: advance(1))
+    probs = predict(model, data.valid, next(model.parameters()).device, config)
+    kinds = np.array(data.valid_kind)
+    levels = np.array([m.level for m in held])
+    crisis_at = operating_point(crisis_probability(probs["risk"][kinds == "message"]), levels == "crisis", TARGET_RECALL)
+    harmful = np.array([r.harmful for r in held_replies])
+    harmful_at = operating_point(probs["reply"][kinds == "reply"][:, 1], harmful, TARGET_HARMFUL_RECALL)
+    figures = valid_figures(probs, data, held, held_replies, crisis_at, harmful_at)
+    config_path = out / "config.json"
+    adapter_config = json.loads(config_path.read_text())
+    adapter_config.update({
+        "features": FEATURES,
+        "thresholds": {"crisis_at": crisis_at, "elevated_at": ELEVATED_AT, "harmful_at": harmful_at},
+        "data": {**data.counts, "mined_from": list(specs), "limit_per_spec": limit},
+        "best_epoch": result.best_epoch,
+    })
+    config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
+    metrics = {"valid": figures, "history": result.history, "seconds": round(result.seconds, 1),
+               "thresholds": adapter_config["thresholds"], "counts": data.counts, "config": asdict(config)}
     write_json(out / "metrics.json", metrics)
-    threshold_plot(figures, crisis_at, out / "safety-tradeoff.png")
-    (out / "MODEL_CARD.md").write_text(_card(figures, head.config, ordinary_specs, command))
+    (out / "MODEL_CARD.md").write_text(_card(metrics, specs, command), encoding="utf-8")
     log.info("wrote %s", out)
     return metrics
 
 
-def _card(figures: Sequence[dict[str, Any]], config: dict[str, Any], ordinary_specs: Sequence[str], command: str) -> str:
-    rows = ["| crisis_at | crisis recall | category right | hard negatives at crisis | elevated at crisis | "
-            "ordinary at crisis |", "|---|---|---|---|---|---|"]
-    rows += [f"| {r['crisis_at']} | {100 * r['crisis_recall']:.1f} | {100 * r['category_right']:.1f} | "
-             f"{100 * r['hard_negatives_at_crisis']:.1f} | {100 * r['elevated_at_crisis']:.1f} | "
-             f"{100 * r['ordinary_at_crisis']:.2f} |" for r in figures]
-    n = config["n_bank"]
+def _card(metrics: dict[str, Any], specs: Sequence[str], command: str) -> str:
+    v, t, n = metrics["valid"], metrics["thresholds"], metrics["counts"]
+    datasets = sorted({s.split(":", 1)[0] for s in specs})
     return "\n".join([
-        "# heartline safety head", "",
-        "Softmax regression on all-MiniLM-L6-v2 embeddings of one sentence: no risk, elevated risk, or a "
-        "crisis of one of six categories (suicide, self-harm, overdose, harm to others, abuse, danger). "
-        "Part of the safety gate's semantic detector, which calls a sentence crisis when the summed "
-        f"crisis probability reaches {config['thresholds']['crisis_at']} and no negative or elevated exemplar "
-        f"has cosine similarity {config['thresholds']['veto_similarity']} or more; the rules and the exemplar "
-        "bank run alongside it, and a crisis from any of them wins.", "",
+        "# heartline crisis classifier", "",
+        "all-MiniLM-L6-v2 (Apache-2.0) fine-tuned end to end with LoRA (rank 16 on every linear layer of its six "
+        "blocks) and three heads on its mean-pooled output: risk (none, elevated, or a crisis of suicide, "
+        "self-harm, overdose, harm to others, abuse, danger), whose risk (self, other, child), and whether a "
+        "model's sentence is harmful (the reply screen). It reads the person's message with the recent "
+        "conversation (their last three messages and the supporter's last reply) as a second segment. Runs "
+        "in NumPy (`heartline.finetuned`); the adapter is 2.6 MB beside the catalogue's base model.", "",
         "## Intended use", "",
-        "A second line of crisis detection for a supportive chatbot, never the only one: it misses "
-        "crises and raises false alarms (figures below and in docs/safety.md). Not a clinical instrument.", "",
+        "The safety gate of a supportive chatbot, behind a rule floor; not a clinical instrument. It misses "
+        "crises and raises false alarms: see the figures here and the held-out rounds in docs/safety.md.", "",
+        "## Operating point", "",
+        f"- crisis when the summed crisis probability reaches {t['crisis_at']} (the highest threshold keeping crisis "
+        f"recall on the held-out tenth at {TARGET_RECALL}); elevated at {t['elevated_at']}",
+        f"- a reply sentence is blocked at {t['harmful_at']} (harmful recall {TARGET_HARMFUL_RECALL} on the held-out tenth)", "",
         "## Training data", "",
-        f"- heartline's exemplar bank and labelled test phrasings ({n['crisis']} crisis, {n['elevated']} elevated, "
-        f"{n['negative']} hard negatives; written for the project, Apache-2.0); hard negatives weighted "
-        f"x{config['hard_weight']}",
-        *[f"- `{s}`: {config['n_ordinary']} ordinary sentences (a seeded sample; those the rules flag are dropped)"
-          for s in ordinary_specs], "",
-        "## Licences", "", "- heartline's phrasings: Apache-2.0", *[f"- {e}" for e in licences(["goemotions"])], "",
-        "## Out-of-fold figures (head alone, %)", "", *rows, "",
-        "Held-out figures of the whole gate: docs/safety.md.", "",
-        "## Reproduce", "", "```", command, "```", "",
+        f"- heartline's safety corpus ({n['messages']} labelled messages: earlier rounds' phrasings and sets written "
+        "by independent authors in English, Spanish, French, German, Portuguese and Italian; labelled model replies); "
+        "written for the project, Apache-2.0",
+        *[f"- `{s}`: ordinary messages (risk-adjacent words first, minus any the rules flag) and supporter replies"
+          for s in specs],
+        "- augmentation: typos and no capitals on crisis and elevated messages; context-free messages paired with "
+        "an ordinary conversation", "",
+        "## Licences", "", "- base model all-MiniLM-L6-v2: Apache-2.0", "- heartline's corpus: Apache-2.0",
+        *[f"- {e}" for e in licences(datasets)],
+        *(["", "Trained partly on ESConv/MESC text: research use only."] if {"esconv", "mesc"} & set(datasets) else []),
+        "", "## Held-out tenth (%)", "",
+        "| crisis recall | none at crisis | elevated at crisis | ordinary at crisis | category right | whose right | "
+        "harmful replies blocked | safe replies blocked |",
+        "|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(_pct(v[k], 2 if k in ("ordinary_at_crisis", "safe_blocked") else 1) for k in (
+            "crisis_recall", "none_at_crisis", "elevated_at_crisis", "ordinary_at_crisis", "category_right",
+            "whose_right", "harmful_blocked", "safe_blocked")) + " |", "",
+        "Crisis recall by language: " + ", ".join(f"{k} {_pct(x)}" for k, x in v["crisis_recall_by_lang"].items()),
+        "", "## Reproduce", "", "```", command, "```", "",
     ])
