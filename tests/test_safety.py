@@ -503,3 +503,52 @@ def test_cli_eval_writes_metrics_and_a_report(tmp_path: Path) -> None:
     assert metrics["replies"]["harmful_blocked"] == 1.0 and metrics["replies"]["safe_blocked"] == 0.0
     html = (out / "report.html").read_text()
     assert "Crisis detection" in html and "Reply screen" in html and "<svg" in html
+
+
+# --------------------------------------------------------------------------- languages and whose risk
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("ya no aguanto más, quiero desaparecer", "es"), ("je n'en peux plus, j'ai envie de tout arrêter", "fr"),
+    ("ich kann nicht mehr, ich will einfach weg", "de"), ("não aguento mais, quero sumir", "pt"),
+    ("non ce la faccio più, voglio sparire", "it"), ("I can't do this anymore", "en"), ("ok", "en"),
+])
+def test_the_message_language_is_recognised(text: str, language: str) -> None:
+    from heartline.safety.language import detect_language
+
+    assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(("locale", "language", "number"), [
+    ("es-ES", "es", "024"), ("fr-FR", "fr", "3114"), ("de-DE", "de", "0800 111 0 111"), ("pt-BR", "pt", "188"),
+    ("it-IT", "it", "02 2327 2327"),
+])
+def test_the_protocol_speaks_the_persons_language_for_each_whose(locale: str, language: str, number: str) -> None:
+    from heartline.schema import SafetyCheck
+
+    gate = SafetyGate(SafetySettings(locale=locale), classifier=False)
+    english = SafetyGate(SafetySettings(locale="en-US"), classifier=False)
+    replies = {}
+    for whose in ("self", "other", "child"):
+        check = SafetyCheck(level=RiskLevel.CRISIS, categories=["suicide"], whose=whose, language=language,
+                            protocol=f"crisis/{locale}")
+        replies[whose] = gate.protocol_reply(check)
+        assert number in replies[whose]
+        assert replies[whose] != english.protocol_reply(check.model_copy(update={"language": "en"}))
+    assert len(set(replies.values())) == 3
+
+
+def test_the_protocol_fits_whose_risk_it_is() -> None:
+    from heartline.schema import SafetyCheck
+
+    gate = SafetyGate(SafetySettings(locale="en-GB"), classifier=False)
+
+    def reply(whose: str, category: str = "suicide") -> str:
+        return gate.protocol_reply(SafetyCheck(level=RiskLevel.CRISIS, categories=[category], whose=whose, language="en"))
+
+    assert "thinking about ending your life" in reply("self")
+    other = reply("other", "overdose")
+    assert "ending your life" not in other and "999" in other and "on their side" in other
+    child = reply("child", "abuse")
+    assert child.index("Childline") < child.index("Samaritans")  # child lines first
+    assert "grown-up you trust" in child

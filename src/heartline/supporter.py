@@ -295,7 +295,7 @@ def safety_history(past: list[Turn], turns: int = 6) -> list[Said]:
     """The last `turns` exchanges as the safety gate reads them: the person's words and the replies."""
     said: list[Said] = []
     for turn in past[-turns:]:
-        said.append(Said("person", turn.perception.transcript))
+        said.append(Said("person", turn.perception.transcript, turn.safety.level.value))
         said.append(Said("supporter", turn.reply.text))
     return said
 

@@ -32,10 +32,12 @@ MAX_LINE_CHARS = 100_000
 
 @dataclass(frozen=True)
 class Said:
-    """One earlier turn of the conversation."""
+    """One earlier turn of the conversation; for the person's turns, the gate's verdict on it
+    when known (a stored turn's level), so that it need not be judged again."""
 
     role: Role
     text: str
+    level: str | None = None
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class SafetyGate:
             if _RANK[floor] > _RANK[level]:
                 level = floor
                 carried = self._rule_findings(turns[anchor].text)
-                before = self._assess(turns[anchor].text, turns[:anchor])
+                before = self._assess(turns[anchor].text, ())
                 carried_category = before.category if before else None
         language = detect_language(text)
         if level == RiskLevel.NONE:
@@ -150,14 +150,19 @@ class SafetyGate:
         return level
 
     def _last_crisis(self, turns: tuple[Said, ...]) -> tuple[int | None, bool]:
-        """Index of the last person turn that anchors a crisis, and whether a safe statement followed."""
+        """Index of the last person turn that anchors a crisis, and whether a safe statement followed.
+
+        An earlier message counts at the level the gate gave it then (`Said.level`, from the
+        stored turn) or, when that is unknown, at the level it has read alone.
+        """
         anchor: int | None = None
         safe_since = False
         seen = 0
         for i, said in enumerate(turns):
             if said.role != "person":
                 continue
-            level = self._level(self._rule_findings(said.text), self._assess(said.text, turns[:i]))
+            level = RiskLevel(said.level) if said.level else self._level(self._rule_findings(said.text),
+                                                                         self._assess(said.text, ()))
             carrying = anchor is not None and seen <= CARRY_MESSAGES and not safe_since
             safe = self.rules.is_safe_statement(said.text)
             if level == RiskLevel.CRISIS or (carrying and level == RiskLevel.ELEVATED and not safe):
