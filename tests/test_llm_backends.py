@@ -115,6 +115,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
                 return
         if mode == "garbled":
             self._event("{this is not json")
+        if mode == "surrogate":  # JSON escapes of a lone surrogate: a str no encoder accepts
+            self._event(json.dumps(_chunk(" \ud800 ok")))
         usage = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
         self._event(json.dumps(_chunk(None, "stop", usage=usage)))
         self._event("[DONE]")
@@ -220,6 +222,38 @@ def test_openai_unreachable_server() -> None:
         f"cannot reach http://127.0.0.1:{port}/v1: connection refused — is the server running?"
         in str(err.value)
     )
+
+
+def test_configured_first_token_deadline_is_honoured(scripted: tuple[ThreadingHTTPServer, str]) -> None:
+    """llm.first_token_timeout_s reaches the backend: a hanging server gives up after it, not
+    after the whole-call timeout (the reply path sets only timeout_s)."""
+    from heartline.planning.llm import parse_plan_json
+    from heartline.schema import PlanContext, Utterance
+    from heartline.supporter import write_reply
+
+    server, url = scripted
+    server.mode = "hang"  # type: ignore[attr-defined]
+    llm = LLMSettings(backend="openai", base_url=url, model="m", timeout_s=30.0, first_token_timeout_s=0.5)
+    backend = make_backend(llm)
+    started = time.perf_counter()
+    with pytest.raises(BackendError, match=r"produced no text within 0\.5 s"):
+        backend.generate(MESSAGES, GenerationParams(timeout_s=30.0))
+    plan = parse_plan_json("", PlanContext(utterances=[Utterance(speaker="seeker", text="hi")]))
+    reply = write_reply(MESSAGES, plan, backend, Settings(llm=llm))
+    assert reply.fallback and "0.5 s" in (reply.error or "")
+    assert time.perf_counter() - started < 5.0
+
+
+def test_a_lone_surrogate_from_the_server_becomes_a_replacement_character(
+    scripted: tuple[ThreadingHTTPServer, str],
+) -> None:
+    server, url = scripted
+    server.mode = "surrogate"  # type: ignore[attr-defined]
+    deltas: list[str] = []
+    gen = _backend(url).generate(MESSAGES, GenerationParams(), deltas.append)
+    assert gen.text == "That sounds hard. \ufffd ok"
+    for text in (gen.text, *deltas):
+        text.encode("utf-8")  # printable and storable
 
 
 def test_factory_builds_the_openai_backend() -> None:

@@ -91,6 +91,19 @@ def test_corrupt_or_empty_files_raise_media_error(tmp_path: Path, content: bytes
     assert info.value.hint
 
 
+@pytest.mark.parametrize("content", [b"hello, I am text\n" * 50, bytes(range(256)) * 20, b"\xff\xd8\xff\xe0" + b"\x00" * 3000])
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_an_image_that_is_not_an_image_is_called_one(tmp_path: Path, content: bytes, suffix: str) -> None:
+    path = tmp_path / f"photo{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(MediaError) as info:
+        decode_image(path)
+    text = str(info.value)
+    assert "video" not in text.split("hint:")[0], text
+    assert "image" in text or "picture" in text, text
+    assert "JPEG" in (info.value.hint or "")
+
+
 def test_truncated_file_raises_or_decodes_what_is_there(tmp_path: Path) -> None:
     path = write_audio(tmp_path / "tone.mp3", tone(2.0, 44_100), 44_100)
     cut = tmp_path / "cut.mp3"

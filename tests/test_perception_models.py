@@ -70,6 +70,15 @@ def test_short_utterances_do_not_loop(voice: VoiceAnalyzer) -> None:
     assert 0 < len(words(reading.transcript.text)) <= len(words(sentence)) + 1, reading.transcript.text
 
 
+@pytest.mark.parametrize("sentence", ["Take a deep breath.", "Thank you.", "Nobody listens to me."])
+@pytest.mark.parametrize("speed", [150, 175])
+def test_a_short_clear_sentence_is_transcribed_once(voice: VoiceAnalyzer, sentence: str, speed: int) -> None:
+    # Cut to its speech by the VAD, each of these came out two to four times over.
+    reading = voice.read(speak(sentence, speed=speed))
+    assert reading.transcript is not None
+    assert words(reading.transcript.text) == words(sentence), reading.transcript.text
+
+
 @pytest.mark.parametrize("kind", ["silence", "noise", "hum"])
 def test_no_words_are_invented(voice: VoiceAnalyzer, kind: str) -> None:
     rng = np.random.default_rng(1)

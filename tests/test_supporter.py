@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,7 +270,53 @@ def test_an_empty_message_is_a_clear_error_and_stores_nothing(store_url: str) ->
     supporter = _supporter(_dead_backend(), store_url)
     with pytest.raises(HeartlineError, match="empty"):
         supporter.respond(Observation(session_id="e", text="   \u200b "))
-    assert supporter.store.turns("e") == []
+    assert supporter.store.turns("e", missing_ok=True) == []
+
+
+def test_a_failed_first_turn_leaves_no_session_behind(store_url: str) -> None:
+    supporter = _supporter(_dead_backend(), store_url)
+    for _ in range(3):
+        with pytest.raises(HeartlineError, match="empty"):
+            supporter.respond(Observation(session_id="e", text="   \u200b "))
+    assert not supporter.store.has_session("e") and supporter.store.list_sessions() == []
+
+
+class MeetingBackend(RecordingBackend):
+    """Replies only once both racing turns have read their history (or after a second)."""
+
+    def __init__(self, meeting: threading.Barrier) -> None:
+        super().__init__()
+        self.meeting = meeting
+
+    def generate(self, messages, params, on_token=None):  # type: ignore[no-untyped-def]
+        try:
+            self.meeting.wait(timeout=1.0)
+        except threading.BrokenBarrierError:
+            pass
+        return super().generate(messages, params, on_token)
+
+
+def test_concurrent_turns_on_one_session_are_serialised_by_the_library(store_url: str) -> None:
+    meeting = threading.Barrier(2)
+    supporters = [_supporter(MeetingBackend(meeting), store_url) for _ in range(2)]  # two stores, one file
+    errors: list[BaseException] = []
+
+    def turn(supporter: Supporter, text: str) -> None:
+        try:
+            supporter.respond(Observation(session_id="race", text=text))
+        except BaseException as exc:  # noqa: BLE001  (asserted below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=turn, args=(s, f"Message {i}: I feel low.")) for i, s in enumerate(supporters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    turns = supporters[0].store.turns("race")
+    assert [t.index for t in turns] == [0, 1]
+    second = next(b for b in (s.backend for s in supporters) if b.prompts and len(b.prompts[-1]) > len(prompt_prefix()) + 1)
+    assert turns[0].perception.transcript in " ".join(m["content"] for m in second.prompts[-1])
 
 
 def test_odd_unicode_goes_through(store_url: str) -> None:

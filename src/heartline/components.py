@@ -49,7 +49,9 @@ def build_supporter(settings: Settings) -> Supporter:
     from heartline.safety import SafetyGate
     from heartline.supporter import Supporter
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from heartline.privacy import private_dir
+
+    private_dir(settings.home)  # owner-only: it holds the conversations
     backend = build_backend(settings)
     text_emotion = build_text_emotion()
     return Supporter(

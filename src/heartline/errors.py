@@ -36,3 +36,7 @@ class BackendError(HeartlineError):
 
 class MediaError(HeartlineError):
     """A media file is unreadable, corrupt, of an unsupported format or too large."""
+
+
+class ConfigError(HeartlineError):
+    """The configuration (TOML file, HEARTLINE_* variables or options) is malformed or out of range."""

@@ -7,6 +7,7 @@ Raw media never serialises: `Media.data` and `Media.samples` are excluded from J
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -60,15 +61,19 @@ class Media(Record):
     mime: str | None = None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_ESCAPES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+"""Lone surrogates that are not surrogateescape's stand-ins for bytes 0x80-0xFF (e.g. from a
+JSON "\\ud800" escape)."""
+
+
 def valid_unicode(text: str) -> str:
     """`text` with lone surrogates (undecodable input bytes, e.g. invalid UTF-8 read with
-    surrogateescape) turned back into bytes and decoded, broken sequences becoming U+FFFD."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+    surrogateescape) turned back into bytes and decoded, broken sequences becoming U+FFFD; any
+    other lone surrogate becomes one U+FFFD."""
+    if _SURROGATE.search(text) is None:
         return text
-    try:
-        raw = text.encode("utf-8", errors="surrogateescape")
-    except UnicodeEncodeError:
-        raw = text.encode("utf-8", errors="surrogatepass")
+    raw = _NOT_ESCAPES.sub("\ufffd", text).encode("utf-8", errors="surrogateescape")
     return raw.decode("utf-8", errors="replace")
 
 

@@ -20,7 +20,7 @@ from heartline.llm.base import ChatMessage, GenerationParams, LLMBackend, TokenC
 from heartline.llm.output import clean_reply, fallback_reply, is_garbled, repeats_earlier
 from heartline.llm.prompts import guidance_note, prompt_prefix, user_message
 from heartline.memory.history import bounded_history, utterances_from_turns
-from heartline.memory.store import SessionStore
+from heartline.memory.store import SessionStore, check_session_id
 from heartline.perception import Perceiver
 from heartline.planning.base import Planner
 from heartline.planning.llm import parse_plan_json
@@ -96,10 +96,23 @@ class Supporter:
         on_token: TokenCallback | None = None,
         on_stage: StageCallback | None = None,
     ) -> Turn:
-        """Run one turn and store it. Raises HeartlineError only when there is nothing to answer."""
+        """Run one turn and store it. Raises HeartlineError only when there is nothing to answer
+        (or the session id cannot be one).
+
+        Turns of one session are serialised across threads and processes (the store's turn
+        lock): each sees every turn before it. The session row is created with its first turn,
+        so a failed first turn leaves nothing behind.
+        """
         session_id = observation.session_id
-        self.store.create_session(session_id, exist_ok=True)
-        past = self.store.turns(session_id)
+        with self.store.turn_lock(session_id):
+            return self._respond(observation, on_token, on_stage)
+
+    def _respond(self, observation: Observation, on_token: TokenCallback | None,
+                 on_stage: StageCallback | None) -> Turn:
+        session_id = observation.session_id
+        past = self.store.turns(session_id, missing_ok=True)
+        if not past and not self.store.has_session(session_id):
+            check_session_id(session_id)  # before any model runs
         history = utterances_from_turns(past)
         seconds: dict[str, float] = {}
         notify = on_stage or (lambda stage, record: None)
@@ -142,7 +155,7 @@ class Supporter:
             stage_seconds=seconds,
         )
         with _timed(seconds, "store"):
-            self.store.append_turn(turn)
+            self.store.append_turn(turn, create_session=True)
         return turn
 
     # ------------------------------------------------------------------ stages

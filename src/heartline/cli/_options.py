@@ -36,18 +36,18 @@ def settings_with(
     planner: str | None = None,
     locale: str | None = None,
 ) -> Settings:
-    """The configured settings with the given command-line overrides applied."""
+    """The configured settings with the given command-line overrides applied (validated: an
+    unknown backend or planner is a ConfigError naming the option's setting)."""
     settings = Settings()
     llm = {k: v for k, v in {"model": model, "backend": backend, "base_url": base_url}.items() if v}
+    sections: dict[str, dict[str, object]] = {}
     if llm:
-        settings.llm = settings.llm.model_copy(update=llm)
+        sections["llm"] = llm
     if planner:
-        if planner not in ("trained", "llm"):
-            raise typer.BadParameter("choose 'trained' or 'llm'", param_hint="--planner")
-        settings.planner = settings.planner.model_copy(update={"method": planner})
+        sections["planner"] = {"method": planner}
     if locale:
-        settings.safety = settings.safety.model_copy(update={"locale": locale})
-    return settings
+        sections["safety"] = {"locale": locale}
+    return settings.updated(**sections) if sections else settings
 
 
 def checked_targets(targets: str) -> Targets:

@@ -36,7 +36,7 @@ def list_cmd() -> None:
         table.add_column(column)
     for status in models.list_models():
         spec = status.spec
-        cached = "[green]yes[/]" if status.fetched else "[dim]no[/]"
+        cached = {"complete": "[green]yes[/]", "damaged": "[red]damaged[/]"}.get(status.state, "[dim]no[/]")
         table.add_row(spec.name, spec.role, spec.title, _mb(spec.size), spec.licence, cached)
     console.print(table)
 
@@ -68,7 +68,9 @@ def verify_cmd(
     ] = None,
 ) -> None:
     """Re-hash cached files against the catalogue; exits 1 on any mismatch."""
-    targets = names or [s.spec.name for s in models.list_models() if s.fetched]
+    for name in names or []:
+        models.get_spec(name)  # a typo is an error before any hashing
+    targets = names or [s.spec.name for s in models.list_models() if s.state != "missing"]
     if not targets:
         console.print("no models are cached yet; fetch one with `heartline models fetch NAME`")
         return

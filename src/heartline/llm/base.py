@@ -55,6 +55,15 @@ class LLMBackend(ABC):
     """The model identifier in use (catalogue name, file name or server model name)."""
     n_ctx: int
     """Context window in tokens."""
+    first_token_timeout_s: float | None = None
+    """The first-text deadline used when a call's params leave `first_token_timeout_s` unset
+    (the configured `llm.first_token_timeout_s`)."""
+
+    def deadlines(self, params: GenerationParams) -> GenerationParams:
+        """`params` with this backend's first-token deadline filled in when the call gave none."""
+        if params.first_token_timeout_s is None and self.first_token_timeout_s is not None:
+            return params.model_copy(update={"first_token_timeout_s": self.first_token_timeout_s})
+        return params
 
     @abstractmethod
     def generate(

@@ -18,7 +18,7 @@ from typing import Any
 from heartline.errors import BackendError
 from heartline.llm.base import ChatMessage, Generation, GenerationParams, TokenCallback
 from heartline.llm.guard import StreamGuard
-from heartline.schema import Timings
+from heartline.schema import Timings, valid_unicode
 
 CONTEXT_HINT = "shorten the conversation history or raise llm.n_ctx"
 
@@ -105,6 +105,7 @@ class StreamAccumulator:
         delta = (choice.get("delta") or choice.get("message") or {}).get("content") or ""
         if not isinstance(delta, str) or not delta:
             return ""
+        delta = valid_unicode(delta)  # a JSON "\ud800" escape decodes to a lone surrogate
         if self.first_token_at is None:
             self.first_token_at = time.perf_counter()
         self._deltas += 1

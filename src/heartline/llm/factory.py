@@ -22,12 +22,14 @@ def make_backend(
     if llm.backend == "openai":
         from heartline.llm.openai import OpenAIBackend
 
-        return OpenAIBackend(llm.base_url, llm.model, api_key=llm.api_key, n_ctx=llm.n_ctx)
+        return OpenAIBackend(llm.base_url, llm.model, api_key=llm.api_key, n_ctx=llm.n_ctx,
+                             first_token_timeout_s=llm.first_token_timeout_s)
     from heartline.llm.llama import LlamaBackend
     from heartline.models import ensure
 
     path = ensure(llm.model, settings, progress=progress)
     verbose = logging.getLogger("heartline").isEnabledFor(logging.DEBUG)
     return LlamaBackend(
-        path, model=llm.model, n_ctx=llm.n_ctx, threads=llm.threads, verbose=verbose
+        path, model=llm.model, n_ctx=llm.n_ctx, threads=llm.threads, verbose=verbose,
+        first_token_timeout_s=llm.first_token_timeout_s,
     )

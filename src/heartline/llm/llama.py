@@ -44,9 +44,11 @@ class LlamaBackend(LLMBackend):
         n_ctx: int = 4096,
         threads: int = 0,
         verbose: bool = False,
+        first_token_timeout_s: float | None = None,
     ) -> None:
         import xllamacpp
 
+        self.first_token_timeout_s = first_token_timeout_s
         _check_gguf(model_path)
         self.model = model or model_path.name
         self.n_ctx = n_ctx
@@ -87,6 +89,7 @@ class LlamaBackend(LLMBackend):
         params: GenerationParams,
         on_token: TokenCallback | None = None,
     ) -> Generation:
+        params = self.deadlines(params)
         acc = StreamAccumulator(self.name, avoid=params.avoid)
         request = chat_request(messages, params)
         request["cache_prompt"] = True

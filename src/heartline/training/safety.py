@@ -289,8 +289,11 @@ def selection_score(data: SafetyData, held: list[LabelledMessage]) -> Callable[[
 
 
 def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | None = None, limit: int = 1000,
-                 corpus: Corpus | None = None, base_model: str = BASE_MODEL, command: str = "") -> dict[str, Any]:
-    """Fine-tune the crisis classifier; write the adapter, thresholds, metrics and model card to `out`."""
+                 corpus: Corpus | None = None, base_model: str = BASE_MODEL, init: Path | None = None,
+                 command: str = "") -> dict[str, Any]:
+    """Fine-tune the crisis classifier; write the adapter, thresholds, metrics and model card to `out`.
+
+    `init`: an earlier run's output to continue from (its adapter; a fresh schedule)."""
     from heartline.models import ensure
 
     config = config or FineTuneConfig()
@@ -304,7 +307,7 @@ def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | No
     steps = -(-len(data.train) // config.batch_size) * config.epochs
     with progress_bar("fine-tuning the crisis classifier (steps)", steps) as advance:
         model, result = fine_tune(base_dir, HEADS, data.train, data.valid, selection_score(data, held), out, config,
-                                  base_model=base_model, max_tokens=MAX_TOKENS, first_tokens=FIRST_TOKENS,
+                                  base_model=base_model, max_tokens=MAX_TOKENS, first_tokens=FIRST_TOKENS, init=init,
                                   progress=lambda done, total, status: advance(1))
     probs = predict(model, data.valid, next(model.parameters()).device, config)
     kinds = np.array(data.valid_kind)
@@ -320,6 +323,7 @@ def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | No
         "thresholds": {"crisis_at": crisis_at, "elevated_at": ELEVATED_AT, "harmful_at": harmful_at},
         "data": {**data.counts, "mined_from": list(specs), "limit_per_spec": limit},
         "best_epoch": result.best_epoch,
+        "continued_from": str(init) if init else None,
     })
     config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
     metrics = {"valid": figures, "history": result.history, "seconds": round(result.seconds, 1),
