@@ -106,7 +106,7 @@ def test_train_safety_writes_a_classifier_the_gate_runs(base_dir: Path, tmp_path
     for name in ("adapter.safetensors", "config.json", "metrics.json", "MODEL_CARD.md", "checkpoint/state.json"):
         assert (out / name).is_file(), name
     thresholds = json.loads((out / "config.json").read_text())["thresholds"]
-    assert 0 < thresholds["crisis_at"] <= 0.5 and 0 < thresholds["harmful_at"] <= 0.5
+    assert 0 < thresholds["crisis_at"] < 1 and 0 < thresholds["harmful_at"] < 1
     assert set(metrics["valid"]) >= {"crisis_recall", "whose_right", "harmful_blocked", "safe_blocked"}
     classifier = CrisisClassifier(RuleSet.builtin().readable, directory=out, base_dir=base_dir)
     check = SafetyGate(classifier=classifier).check("I want to end my life tonight", ["hi"])

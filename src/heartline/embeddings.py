@@ -211,7 +211,9 @@ def map_safetensors(path: Path) -> dict[str, np.ndarray]:
             (size,) = np.frombuffer(fh.read(8), dtype="<u8")
             header = json.loads(fh.read(int(size)))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})",
+                         hint="heartline models verify finds a damaged model; "
+                              "heartline models fetch NAME --force replaces it") from exc
     data = np.memmap(path, dtype=np.uint8, mode="r")
     out = {}
     for name, info in header.items():

@@ -43,7 +43,7 @@ def run(dialogues: Sequence[Dialogue], gate: SafetyGate, advance: Callable[[], N
                 check = gate.check(u.text, said)
                 check_ms.append(1000 * (time.perf_counter() - start))
                 levels[check.level.value] = levels.get(check.level.value, 0) + 1
-                said.append(Said("person", u.text))
+                said.append(Said("person", u.text, check.level.value))  # as a live turn stores it
             else:
                 start = time.perf_counter()
                 blocked += gate.screen.check_text(u.text).blocked

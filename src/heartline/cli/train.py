@@ -88,9 +88,6 @@ def train_safety_cmd(
     limit: Annotated[int, typer.Option(min=0, help="Ordinary messages (and supporter replies) per corpus.")] = 1000,
     lr: Annotated[float, typer.Option(help="Learning rate of the LoRA matrices and heads.")] = 6e-4,
     base_model: Annotated[str, typer.Option(help="Catalogue encoder to fine-tune.")] = "multilingual-e5-small",
-    init: Annotated[Path | None, typer.Option(
-        "--init", exists=True, file_okay=False, help="Continue from an earlier run's output (its adapter) "
-        "with a fresh schedule.")] = None,
     seed: SeedOption = 0,
 ) -> None:
     """Crisis classifier: an encoder fine-tuned with LoRA on messages in context (risk, whose, harmful reply).
@@ -104,10 +101,9 @@ def train_safety_cmd(
     from heartline.training.safety import train_safety
 
     command = " ".join(["heartline train safety", *(f"--ordinary {o}" for o in ordinary), f"--out {out}",
-                        f"--epochs {epochs}", f"--limit {limit}", f"--lr {lr:g}", f"--seed {seed}",
-                        *([f"--init {init}"] if init else [])])
+                        f"--epochs {epochs}", f"--limit {limit}", f"--lr {lr:g}", f"--seed {seed}"])
     metrics = train_safety(ordinary, out, config=FineTuneConfig(epochs=epochs, lr=lr, seed=seed), limit=limit,
-                           base_model=base_model, init=init, command=command)
+                           base_model=base_model, command=command)
     v, t = metrics["valid"], metrics["thresholds"]
     table = Table(title=f"crisis classifier -> {out} (held-out tenth, %; crisis at {t['crisis_at']}, "
                         f"harmful at {t['harmful_at']})")

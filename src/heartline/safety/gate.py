@@ -7,9 +7,11 @@
    with the recent conversation and decides the rest at a recall-first operating point. It
    also says whose risk it is (the writer, someone else, a child).
 
-The higher level wins. A crisis carries over: for the next few messages after a crisis the
-person is still in crisis unless they say they are safe or have reached help, which lowers it
-to elevated, never to none. On crisis the pipeline sends `protocol_reply` verbatim, worded for
+The higher level wins. A crisis carries over: the classifier reads the crisis message in its
+context, so a follow-up ("yes", "I have them right here") is judged as the crisis it continues,
+and for the next six messages the level stays at least elevated (a check-in), never none. When
+the classifier is unavailable the rules carry the crisis itself for three messages unless the
+person says they are safe or have reached help. On crisis the pipeline sends `protocol_reply` verbatim, worded for
 whose risk it is, in the person's language, with the locale's emergency number and help lines;
 no model writes or edits it. If the classifier cannot load, every check says so (`degraded`)
 and anything the rules found but lowered (negated, past, someone else) stays elevated.
@@ -34,7 +36,8 @@ from heartline.schema import RiskLevel, SafetyCheck, valid_unicode
 log = logging.getLogger(__name__)
 
 CARRY_MESSAGES = 3
-"""A crisis stays a crisis for this many following messages (without a safe statement)."""
+"""Without the classifier, a crisis stays a crisis for this many following messages (without a
+safe statement)."""
 FLOOR_MESSAGES = 6
 """...and at least elevated for this many."""
 HISTORY_TURNS = 12
@@ -98,6 +101,8 @@ class SafetyGate:
         findings = self._rule_findings(text)
         assessment = self._assess(text, turns)
         level = self._level(findings, assessment)
+        if level == RiskLevel.CRISIS and turns and self._safe_after_crisis(text, findings):
+            level = RiskLevel.ELEVATED  # "I called 988 and I'm safe now": a check-in, not the protocol again
         carried: tuple[Finding, ...] = ()
         carried_category: str | None = None
         anchor, safe_since = self._last_crisis(turns)
@@ -105,7 +110,10 @@ class SafetyGate:
         distance = sum(1 for i in person if anchor is not None and i > anchor) + 1 if anchor is not None else None
         if distance is not None and level != RiskLevel.CRISIS and distance <= FLOOR_MESSAGES:
             safe_now = safe_since or self.rules.is_safe_statement(text)
-            floor = RiskLevel.CRISIS if distance <= CARRY_MESSAGES and not safe_now else RiskLevel.ELEVATED
+            # The classifier reads the crisis in its context and judges the follow-up itself; the
+            # rules cannot, so without it the crisis is carried for CARRY_MESSAGES as it stands.
+            carry = assessment is None and distance <= CARRY_MESSAGES and not safe_now
+            floor = RiskLevel.CRISIS if carry else RiskLevel.ELEVATED
             if _RANK[floor] > _RANK[level]:
                 level = floor
                 carried = self._rule_findings(turns[anchor].text)
@@ -121,12 +129,20 @@ class SafetyGate:
             categories=categories,
             evidence=_evidence(findings) + [f"earlier: {p}" for p in _evidence(carried)],
             protocol=f"{'crisis' if level == RiskLevel.CRISIS else 'check-in'}/{self.locale_key}",
-            from_history=level != self._level(findings, assessment),
+            from_history=_RANK[level] > _RANK[self._level(findings, assessment)],
             whose=_whose(findings, assessment),
             language=language,
             score=assessment.crisis if assessment else None,
             degraded=self.degraded,
         )
+
+    def _safe_after_crisis(self, text: str, findings: Sequence[Finding]) -> bool:
+        """The person says they are safe, and nothing in the message itself (read without the
+        conversation) is a crisis: the crisis the classifier sees is the earlier one."""
+        if _max_level(findings) == RiskLevel.CRISIS or not self.rules.is_safe_statement(text):
+            return False
+        alone = self._assess(text, ())
+        return alone is not None and self.classifier is not None and alone.crisis < self.classifier.crisis_at
 
     def _rules(self, text: str) -> tuple[Finding, ...]:
         return tuple(self.rules.detect(text))

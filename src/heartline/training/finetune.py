@@ -257,22 +257,17 @@ def fine_tune(
     base_model: str,
     max_tokens: int,
     first_tokens: int,
-    init: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> tuple[TorchEncoder, FineTuneResult]:
     """Fine-tune and write the best epoch's adapter to `out_dir` (checkpoints under it).
 
-    `score(valid probabilities per head)` ranks epochs (higher is better). `init` is an adapter
-    directory to start from (a run continued with a new schedule) instead of a fresh LoRA.
-    `progress(done, total, status)` is called after every step. A rerun with the same
-    arguments resumes from the last checkpoint in `out_dir`.
+    `score(valid probabilities per head)` ranks epochs (higher is better). `progress(done,
+    total, status)` is called after every step. A rerun with the same arguments resumes from
+    the last checkpoint in `out_dir`.
     """
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(cfg.seed)
-    model = TorchEncoder(model_dir, heads, cfg)
-    if init is not None:
-        load_adapter_into(model, init)
-    model = model.to(device)
+    model = TorchEncoder(model_dir, heads, cfg).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)

@@ -12,8 +12,9 @@ Training data (docs/safety.md):
   share of context-free messages paired with an ordinary conversation (the message decides).
 
 A stratified tenth of the corpus (and of the mined texts) is held out for early stopping and
-for choosing the operating point: `crisis_at` is the highest threshold that keeps crisis recall
-on it at `target_recall` (recall first), `harmful_at` likewise for harmful replies.
+for choosing the operating points, recall first within a false-alarm budget: `crisis_at` is the
+lowest threshold at which at most 2% of the held-out ordinary messages reach crisis, and
+`harmful_at` the lowest at which at most 1% of the held-out safe replies are blocked.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ French, German, Portuguese or Italian is read as one."""
 MAX_TOKENS = 128
 FIRST_TOKENS = 96
 VALID_SHARE = 0.1
-TARGET_RECALL = 0.97
-TARGET_HARMFUL_RECALL = 0.99
+ORDINARY_BUDGET = 0.02
+"""Share of ordinary messages (mined from real conversations, held out) allowed at crisis."""
+SAFE_REPLY_BUDGET = 0.01
+"""Share of safe replies (held out) the screen may block."""
 ELEVATED_AT = 0.5
 RISK_WORDS = re.compile(
     r"\b(kill|die|dying|dead|death|suicid|hurt|cut|pills?|overdos|hang|jump|gun|knife|blood|end it|"
@@ -245,12 +248,13 @@ def valid_figures(probs: dict[str, np.ndarray], data: SafetyData, held: list[Lab
     }
 
 
-def operating_point(scores: np.ndarray, positive: np.ndarray, target: float) -> float:
-    """The highest threshold (in steps of 0.01, at most 0.5) that keeps recall of `positive` at `target`."""
-    for t in np.arange(0.5, 0.0, -0.01):
-        if (scores[positive] >= t).mean() >= target:
+def operating_point(scores: np.ndarray, negative: np.ndarray, budget: float) -> float:
+    """The lowest threshold (0.01 steps) at which at most `budget` of the `negative` rows score
+    at or above it: recall first, within a false-alarm budget."""
+    for t in np.arange(0.01, 1.0, 0.01):
+        if (scores[negative] >= t).mean() <= budget:
             return round(float(t), 2)
-    return 0.01
+    return 0.99
 
 
 def _rate(hits: np.ndarray) -> float | None:
@@ -266,6 +270,17 @@ def _mean(hits: Sequence[np.ndarray]) -> float:
     """Mean over the groups that have any rows of each group's hit rate (0 when none has)."""
     rates = [float(h.mean()) for h in hits if h.size]
     return float(np.mean(rates)) if rates else 0.0
+
+
+def choose_thresholds(probs: dict[str, np.ndarray], data: SafetyData,
+                      held_replies: list[LabelledReply]) -> tuple[float, float]:
+    """`crisis_at` within the ordinary-message budget, `harmful_at` within the safe-reply budget."""
+    kinds = np.array(data.valid_kind)
+    crisis = crisis_probability(probs["risk"])
+    crisis_at = operating_point(crisis, kinds == "ordinary", ORDINARY_BUDGET)
+    harmful = np.array([r.harmful for r in held_replies])
+    harmful_at = operating_point(probs["reply"][kinds == "reply"][:, 1], ~harmful, SAFE_REPLY_BUDGET)
+    return crisis_at, harmful_at
 
 
 def selection_score(data: SafetyData, held: list[LabelledMessage]) -> Callable[[dict[str, np.ndarray]], float]:
@@ -289,11 +304,8 @@ def selection_score(data: SafetyData, held: list[LabelledMessage]) -> Callable[[
 
 
 def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | None = None, limit: int = 1000,
-                 corpus: Corpus | None = None, base_model: str = BASE_MODEL, init: Path | None = None,
-                 command: str = "") -> dict[str, Any]:
-    """Fine-tune the crisis classifier; write the adapter, thresholds, metrics and model card to `out`.
-
-    `init`: an earlier run's output to continue from (its adapter; a fresh schedule)."""
+                 corpus: Corpus | None = None, base_model: str = BASE_MODEL, command: str = "") -> dict[str, Any]:
+    """Fine-tune the crisis classifier; write the adapter, thresholds, metrics and model card to `out`."""
     from heartline.models import ensure
 
     config = config or FineTuneConfig()
@@ -307,14 +319,10 @@ def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | No
     steps = -(-len(data.train) // config.batch_size) * config.epochs
     with progress_bar("fine-tuning the crisis classifier (steps)", steps) as advance:
         model, result = fine_tune(base_dir, HEADS, data.train, data.valid, selection_score(data, held), out, config,
-                                  base_model=base_model, max_tokens=MAX_TOKENS, first_tokens=FIRST_TOKENS, init=init,
+                                  base_model=base_model, max_tokens=MAX_TOKENS, first_tokens=FIRST_TOKENS,
                                   progress=lambda done, total, status: advance(1))
     probs = predict(model, data.valid, next(model.parameters()).device, config)
-    kinds = np.array(data.valid_kind)
-    levels = np.array([m.level for m in held])
-    crisis_at = operating_point(crisis_probability(probs["risk"][kinds == "message"]), levels == "crisis", TARGET_RECALL)
-    harmful = np.array([r.harmful for r in held_replies])
-    harmful_at = operating_point(probs["reply"][kinds == "reply"][:, 1], harmful, TARGET_HARMFUL_RECALL)
+    crisis_at, harmful_at = choose_thresholds(probs, data, held_replies)
     figures = valid_figures(probs, data, held, held_replies, crisis_at, harmful_at)
     config_path = out / "config.json"
     adapter_config = json.loads(config_path.read_text())
@@ -323,44 +331,50 @@ def train_safety(specs: Sequence[str], out: Path, *, config: FineTuneConfig | No
         "thresholds": {"crisis_at": crisis_at, "elevated_at": ELEVATED_AT, "harmful_at": harmful_at},
         "data": {**data.counts, "mined_from": list(specs), "limit_per_spec": limit},
         "best_epoch": result.best_epoch,
-        "continued_from": str(init) if init else None,
     })
     config_path.write_text(json.dumps(adapter_config, indent=2) + "\n")
     metrics = {"valid": figures, "history": result.history, "seconds": round(result.seconds, 1),
                "thresholds": adapter_config["thresholds"], "counts": data.counts, "config": asdict(config)}
     write_json(out / "metrics.json", metrics)
-    (out / "MODEL_CARD.md").write_text(_card(metrics, specs, command), encoding="utf-8")
+    (out / "MODEL_CARD.md").write_text(_card(metrics, specs, command, base_model), encoding="utf-8")
     log.info("wrote %s", out)
     return metrics
 
 
-def _card(metrics: dict[str, Any], specs: Sequence[str], command: str) -> str:
+def _card(metrics: dict[str, Any], specs: Sequence[str], command: str, base_model: str) -> str:
     v, t, n = metrics["valid"], metrics["thresholds"], metrics["counts"]
     datasets = sorted({s.split(":", 1)[0] for s in specs})
+    from heartline.models.catalogue import get_spec
+
+    base = get_spec(base_model)
     return "\n".join([
         "# heartline crisis classifier", "",
-        "all-MiniLM-L6-v2 (Apache-2.0) fine-tuned end to end with LoRA (rank 16 on every linear layer of its six "
-        "blocks) and three heads on its mean-pooled output: risk (none, elevated, or a crisis of suicide, "
+        f"{base.title} ({base.licence}) fine-tuned end to end with LoRA (rank {metrics['config']['lora_r']} on the "
+        "query, key, value, attention-output, up and down projections of every block) and three heads on its "
+        "mean-pooled output: risk (none, elevated, or a crisis of suicide, "
         "self-harm, overdose, harm to others, abuse, danger), whose risk (self, other, child), and whether a "
         "model's sentence is harmful (the reply screen). It reads the person's message with the recent "
         "conversation (their last three messages and the supporter's last reply) as a second segment. Runs "
-        "in NumPy (`heartline.finetuned`); the adapter is 2.6 MB beside the catalogue's base model.", "",
+        "in NumPy (`heartline.finetuned`): the adapter is merged into the catalogue's base model at load.", "",
         "## Intended use", "",
         "The safety gate of a supportive chatbot, behind a rule floor; not a clinical instrument. It misses "
         "crises and raises false alarms: see the figures here and the held-out rounds in docs/safety.md.", "",
         "## Operating point", "",
-        f"- crisis when the summed crisis probability reaches {t['crisis_at']} (the highest threshold keeping crisis "
-        f"recall on the held-out tenth at {TARGET_RECALL}); elevated at {t['elevated_at']}",
-        f"- a reply sentence is blocked at {t['harmful_at']} (harmful recall {TARGET_HARMFUL_RECALL} on the held-out tenth)", "",
+        f"- crisis when the summed crisis probability reaches {t['crisis_at']}: the lowest threshold at which at "
+        f"most {ORDINARY_BUDGET:.0%} of held-out ordinary messages (from real conversations) reach crisis; "
+        f"elevated at {t['elevated_at']}",
+        f"- a reply sentence is blocked at {t['harmful_at']}: the lowest threshold at which at most "
+        f"{SAFE_REPLY_BUDGET:.0%} of held-out safe replies are blocked", "",
         "## Training data", "",
         f"- heartline's safety corpus ({n['messages']} labelled messages: earlier rounds' phrasings and sets written "
         "by independent authors in English, Spanish, French, German, Portuguese and Italian; labelled model replies); "
         "written for the project, Apache-2.0",
-        *[f"- `{s}`: ordinary messages (risk-adjacent words first, minus any the rules flag) and supporter replies"
-          for s in specs],
+        *[f"- `{s}`: ordinary messages (risk-adjacent words first, minus any the rules flag) and supporter "
+          "utterances as safe replies where it has them" for s in specs],
         "- augmentation: typos and no capitals on crisis and elevated messages; context-free messages paired with "
         "an ordinary conversation", "",
-        "## Licences", "", "- base model all-MiniLM-L6-v2: Apache-2.0", "- heartline's corpus: Apache-2.0",
+        "## Licences", "", f"- base model {base_model}: {base.licence} ({base.licence_note})",
+        "- heartline's corpus: Apache-2.0",
         *[f"- {e}" for e in licences(datasets)],
         *(["", "Trained partly on ESConv/MESC text: research use only."] if {"esconv", "mesc"} & set(datasets) else []),
         "", "## Held-out tenth (%)", "",
