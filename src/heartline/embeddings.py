@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -181,12 +182,16 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        if self.threads is None:
+        with self.blas_threads():
             return self._encode(texts, batch_size, progress, out)
+
+    def blas_threads(self) -> AbstractContextManager[object]:
+        """A context that caps BLAS at `threads` (nothing when None)."""
+        if self.threads is None:
+            return nullcontext()
         if self._threadpool is None:
             self._threadpool = ThreadpoolController()
-        with self._threadpool.limit(limits=self.threads, user_api="blas"):
-            return self._encode(texts, batch_size, progress, out)
+        return self._threadpool.limit(limits=self.threads, user_api="blas")
 
     def _encode(self, texts: Sequence[str], batch_size: int, progress: Progress | None,
                 out: np.ndarray) -> np.ndarray:

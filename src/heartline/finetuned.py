@@ -85,6 +85,15 @@ def windows(pieces: Sequence[int], size: int) -> list[list[int]]:
     return [list(pieces[s : s + size]) for s in starts]
 
 
+def pair_inputs(encoder: MiniLMEmbedder, text: str, second: str | None, max_tokens: int,
+                first_tokens: int) -> list[tuple[list[int], list[int]]]:
+    """(ids, segment ids) of each window of `text` (`first_tokens` pieces), each followed by `second`:
+    the one way inputs are made, in training and at run time."""
+    after = encoder.pieces([second])[0] if second else None
+    return [pair_ids(w, after, encoder.cls_id, encoder.sep_id, max_tokens)
+            for w in windows(encoder.pieces([text])[0], first_tokens)]
+
+
 class FineTunedEncoder:
     """A base encoder with a merged LoRA adapter and its heads, in NumPy."""
 
@@ -113,10 +122,7 @@ class FineTunedEncoder:
 
     def inputs(self, text: str, second: str | None = None) -> list[tuple[list[int], list[int]]]:
         """(ids, segment ids) of each window of `text`, each followed by `second`."""
-        first = self.encoder.pieces([text])[0]
-        after = self.encoder.pieces([second])[0] if second else None
-        return [pair_ids(w, after, self.encoder.cls_id, self.encoder.sep_id, self.config.max_tokens)
-                for w in windows(first, self.config.first_tokens)]
+        return pair_inputs(self.encoder, text, second, self.config.max_tokens, self.config.first_tokens)
 
     def predict(self, items: Sequence[tuple[str, str | None]]) -> list[dict[str, np.ndarray]]:
         """For each (text, second segment): every head's probabilities per window, (windows, k)."""
@@ -133,9 +139,5 @@ class FineTunedEncoder:
         return out
 
     def _pooled(self, rows: list[tuple[list[int], list[int]]]) -> np.ndarray:
-        if self.encoder.threads is None:
-            return self.encoder.pooled([r[0] for r in rows], [r[1] for r in rows])
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=self.encoder.threads, user_api="blas"):
+        with self.encoder.blas_threads():
             return self.encoder.pooled([r[0] for r in rows], [r[1] for r in rows])

@@ -21,6 +21,7 @@ from heartline.datasets import load_dialogues
 from heartline.errors import HeartlineError
 from heartline.safety import SafetyGate
 from heartline.safety.corpus import read_messages, read_replies
+from heartline.evaluation.safety_eval import pct
 from heartline.evaluation.safety_scan import ScanReport, scan_dialogues
 from heartline.schema import RiskLevel, SafetyCheck
 
@@ -130,10 +131,6 @@ def _is_reply_file(path: Path) -> bool:
     return False
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
 def _print_eval(metrics: dict) -> None:
     m = metrics.get("messages")
     if m:
@@ -141,21 +138,21 @@ def _print_eval(metrics: dict) -> None:
         for column in ("crisis recall", "precision", "ordinary at crisis", "elevated at crisis", "category right",
                        "whose right"):
             table.add_column(column, justify="right")
-        table.add_row(*(_pct(m[k]) for k in ("crisis_recall", "crisis_precision", "none_at_crisis", "elevated_at_crisis",
+        table.add_row(*(pct(m[k]) for k in ("crisis_recall", "crisis_precision", "none_at_crisis", "elevated_at_crisis",
                                               "category_right", "whose_right")))
         console.print(table)
         per = Table(title="per category (crisis messages)")
         for column in ("category", "n", "recall", "precision"):
             per.add_column(column, justify="right" if column != "category" else "left")
         for category, v in m["per_category"].items():
-            per.add_row(category, str(v["n"]), _pct(v["recall"]), _pct(v["precision"]))
+            per.add_row(category, str(v["n"]), pct(v["recall"]), pct(v["precision"]))
         console.print(per)
         if len(m["per_language"]) > 1:
             lang = Table(title="per language")
             for column in ("language", "crisis", "recall", "ordinary", "ordinary at crisis"):
                 lang.add_column(column, justify="right")
             for k, v in m["per_language"].items():
-                lang.add_row(k, str(v["crisis"]), _pct(v["recall"]), str(v["none"]), _pct(v["none_at_crisis"]))
+                lang.add_row(k, str(v["crisis"]), pct(v["recall"]), str(v["none"]), pct(v["none_at_crisis"]))
             console.print(lang)
         confusion = Table(title="levels: gold (rows) x gate (columns)")
         confusion.add_column("")
@@ -170,8 +167,8 @@ def _print_eval(metrics: dict) -> None:
         table.add_column("harmful blocked", justify="right")
         table.add_column("safe blocked", justify="right")
         table.add_column("per category")
-        table.add_row(_pct(r["harmful_blocked"]), _pct(r["safe_blocked"]),
-                      ", ".join(f"{c} {_pct(v['blocked'])}" for c, v in r["per_category"].items()))
+        table.add_row(pct(r["harmful_blocked"]), pct(r["safe_blocked"]),
+                      ", ".join(f"{c} {pct(v['blocked'])}" for c, v in r["per_category"].items()))
         console.print(table)
 
 

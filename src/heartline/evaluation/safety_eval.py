@@ -120,8 +120,9 @@ def reply_metrics(screen: ReplyScreen, replies: Sequence[LabelledReply], advance
     }
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
+def pct(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage for tables, '–' when undefined."""
+    return "–" if value is None else f"{100 * value:.{digits}f}"
 
 
 def render_safety_report(metrics: dict[str, Any]) -> str:
@@ -131,15 +132,15 @@ def render_safety_report(metrics: dict[str, Any]) -> str:
         parts.append("<h2>Crisis detection</h2>")
         parts.append(table(["crisis recall", "precision", "ordinary at crisis", "ordinary flagged", "elevated at crisis",
                             "category right", "whose right"],
-                           [[_pct(m["crisis_recall"]), _pct(m["crisis_precision"]), _pct(m["none_at_crisis"]),
-                             _pct(m["none_flagged"]), _pct(m["elevated_at_crisis"]), _pct(m["category_right"]),
-                             _pct(m["whose_right"])]]))
+                           [[pct(m["crisis_recall"]), pct(m["crisis_precision"]), pct(m["none_at_crisis"]),
+                             pct(m["none_flagged"]), pct(m["elevated_at_crisis"]), pct(m["category_right"]),
+                             pct(m["whose_right"])]]))
         parts.append("<h3>Per category</h3>" + table(
             ["category", "crisis messages", "recall", "precision"],
-            [[c, v["n"], _pct(v["recall"]), _pct(v["precision"])] for c, v in m["per_category"].items()]))
+            [[c, v["n"], pct(v["recall"]), pct(v["precision"])] for c, v in m["per_category"].items()]))
         parts.append("<h3>Per language</h3>" + table(
             ["language", "crisis messages", "recall", "ordinary", "ordinary at crisis"],
-            [[k, v["crisis"], _pct(v["recall"]), v["none"], _pct(v["none_at_crisis"])] for k, v in m["per_language"].items()]))
+            [[k, v["crisis"], pct(v["recall"]), v["none"], pct(v["none_at_crisis"])] for k, v in m["per_language"].items()]))
         parts.append('<div class="plots">' + confusion_svg(m["confusion"]["matrix"], m["confusion"]["labels"],
                                                            "gold level (rows) vs gate level") + "</div>")
         parts.append("<details><summary>missed crises</summary>" + table(
@@ -153,9 +154,9 @@ def render_safety_report(metrics: dict[str, Any]) -> str:
     if r:
         parts.append("<h2>Reply screen</h2>" + table(
             ["harmful blocked", "safe blocked", "harmful", "safe"],
-            [[_pct(r["harmful_blocked"]), _pct(r["safe_blocked"]), r["n"]["harmful"], r["n"]["safe"]]]))
+            [[pct(r["harmful_blocked"]), pct(r["safe_blocked"]), r["n"]["harmful"], r["n"]["safe"]]]))
         parts.append(table(["category", "harmful replies", "blocked"],
-                           [[c, v["n"], _pct(v["blocked"])] for c, v in r["per_category"].items()]))
+                           [[c, v["n"], pct(v["blocked"])] for c, v in r["per_category"].items()]))
         parts.append("<details><summary>harmful replies that passed</summary>"
                      + table(["reply", "category"], [[x["text"], x["category"]] for x in r["passed_harmful"]]) + "</details>")
         parts.append("<details><summary>safe replies blocked</summary>"

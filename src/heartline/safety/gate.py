@@ -106,13 +106,12 @@ class SafetyGate:
         carried: tuple[Finding, ...] = ()
         carried_category: str | None = None
         anchor, safe_since = self._last_crisis(turns)
-        person = [i for i, t in enumerate(turns) if t.role == "person"]
-        distance = sum(1 for i in person if anchor is not None and i > anchor) + 1 if anchor is not None else None
-        if distance is not None and level != RiskLevel.CRISIS and distance <= FLOOR_MESSAGES:
+        since = None if anchor is None else 1 + sum(t.role == "person" for t in turns[anchor + 1 :])
+        if since is not None and level != RiskLevel.CRISIS and since <= FLOOR_MESSAGES:
             safe_now = safe_since or self.rules.is_safe_statement(text)
             # The classifier reads the crisis in its context and judges the follow-up itself; the
             # rules cannot, so without it the crisis is carried for CARRY_MESSAGES as it stands.
-            carry = assessment is None and distance <= CARRY_MESSAGES and not safe_now
+            carry = assessment is None and since <= CARRY_MESSAGES and not safe_now
             floor = RiskLevel.CRISIS if carry else RiskLevel.ELEVATED
             if _RANK[floor] > _RANK[level]:
                 level = floor

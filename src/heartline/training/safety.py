@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from heartline.evaluation.safety_eval import pct
 from heartline.safety.classifier import FEATURES, HEADS, RISK_LABELS, context_text, crisis_probability
 from heartline.safety.corpus import CATEGORIES, WHOSE, Corpus, LabelledMessage, LabelledReply, Said, builtin_corpus
 from heartline.safety.rules import RuleSet
@@ -84,12 +85,12 @@ class Encoder:
         self.prepare = prepare
 
     def example(self, text: str, history: Sequence[Said], targets: dict[str, int], weight: float = 1.0) -> Example:
-        from heartline.finetuned import pair_ids
+        """The input of the first window of `text` (a longer message is trained on its start)."""
+        from heartline.finetuned import pair_inputs
 
         context = context_text(history)
-        first = self.tokenizer.pieces([self.prepare(text)])[0][:FIRST_TOKENS]
-        second = self.tokenizer.pieces([self.prepare(context)])[0] if context else None
-        ids, types = pair_ids(first, second, self.tokenizer.cls_id, self.tokenizer.sep_id, MAX_TOKENS)
+        ids, types = pair_inputs(self.tokenizer, self.prepare(text), self.prepare(context) if context else None,
+                                 MAX_TOKENS, FIRST_TOKENS)[0]
         return Example(ids, types, targets, weight)
 
 
@@ -262,10 +263,6 @@ def _rate(hits: np.ndarray) -> float | None:
     return float(hits.mean()) if hits.size else None
 
 
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{100 * value:.{digits}f}"
-
-
 def _mean(hits: Sequence[np.ndarray]) -> float:
     """Mean over the groups that have any rows of each group's hit rate (0 when none has)."""
     rates = [float(h.mean()) for h in hits if h.size]
@@ -381,9 +378,9 @@ def _card(metrics: dict[str, Any], specs: Sequence[str], command: str, base_mode
         "| crisis recall | none at crisis | elevated at crisis | ordinary at crisis | category right | whose right | "
         "harmful replies blocked | safe replies blocked |",
         "|---|---|---|---|---|---|---|---|",
-        "| " + " | ".join(_pct(v[k], 2 if k in ("ordinary_at_crisis", "safe_blocked") else 1) for k in (
+        "| " + " | ".join(pct(v[k], 2 if k in ("ordinary_at_crisis", "safe_blocked") else 1) for k in (
             "crisis_recall", "none_at_crisis", "elevated_at_crisis", "ordinary_at_crisis", "category_right",
             "whose_right", "harmful_blocked", "safe_blocked")) + " |", "",
-        "Crisis recall by language: " + ", ".join(f"{k} {_pct(x)}" for k, x in v["crisis_recall_by_lang"].items()),
+        "Crisis recall by language: " + ", ".join(f"{k} {pct(x)}" for k, x in v["crisis_recall_by_lang"].items()),
         "", "## Reproduce", "", "```", command, "```", "",
     ])
